@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Block framing shared by the encoder and the decoder (internal header).
+ *
+ *   0  u8   magic (PFS_BLOCK_MAGIC)      8  u64 checksum, little-endian:
+ *   1  u8   version                          XXH3-64 of bytes [16, len) seeded
+ *   2  u8   flags (enum pfs_block_flags)     with bytes [0, 8) read as a LE u64,
+ *   3  u8   reserved, 0                      so every byte of the block is covered
+ *   4  u32  len, little-endian: the whole block
+ *  16  varints: stream_id stream_off out_len log_off lit_len lit_enc_len
+ *      n_ops ops_len [ops_raw_len if OPS_ZSTD] [prefix_off prefix_len if PREFIX]
+ *      then ops_len bytes of ops, lit_enc_len bytes of literals, and the rest
+ *      4 * n_ptrs bytes of pointer checks (u32 LE each)
+ */
+#ifndef PFS_BLOCK_H
+#define PFS_BLOCK_H
+
+#include "codec.h"
+
+/* Variable header: at most 11 varints. */
+#define PFS_BLOCK_HEADER_MAX (PFS_BLOCK_FIXED_BYTES + 11 * 10)
+/* One op: lit_len, match_len, offset code. */
+#define PFS_OP_MAX_BYTES 30
+/* Largest encoded prefix a receiver accepts. */
+#define PFS_PREFIX_MAX_SPEC (1u << 24)
+
+struct pfs_block_layout {
+	struct pfs_block_info info;
+	uint32_t ops_raw_len; /* == ops_len unless OPS_ZSTD */
+	const uint8_t *ops, *lit, *checks;
+};
+
+/* Most ops a block of out_len decoded bytes can hold: every op but the last
+ * carries a pointer of at least PFS_MATCH_MIN_SPEC bytes. */
+static inline uint32_t pfs_block_max_ops(uint32_t out_len)
+{
+	uint32_t n = out_len / PFS_MATCH_MIN_SPEC + 1;
+
+	return n < PFS_BLOCK_OPS_MAX ? n : PFS_BLOCK_OPS_MAX;
+}
+
+/* Parses and validates framing, checksum and field limits (not the ops). */
+int pfs_block_parse(const uint8_t *blk, size_t len, struct pfs_block_layout *lay);
+
+/* Writes the variable header for info (+ ops_raw_len) at p; returns its size. */
+size_t pfs_block_put_header(uint8_t *p, const struct pfs_block_info *info, uint32_t ops_raw_len);
+
+/* Fills in magic, version, flags, length and checksum of an assembled block. */
+void pfs_block_seal(uint8_t *blk, uint32_t len, uint32_t flags);
+
+#endif

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Encoder model. A block's input is cut into content-defined chunks; the start
+ * of every chunk is an anchor. At each anchor the keyed fingerprint of the next
+ * ANCHOR_WINDOW bytes is looked up in the index of each log, and the candidates
+ * (plus the "repeat" candidate that continues the previous pointer's alignment)
+ * are extended bytewise forwards and backwards; the longest extension of at
+ * least min_match bytes becomes a pointer. Bytes between pointers are literals:
+ * they are gathered in one buffer and compressed with zstd when that pays.
+ * Unless the block is one pointer alone, the whole block is then appended to
+ * the tx log — where the receiver will write it too — and its anchors are
+ * indexed at their new log offsets, so later traffic can point at them.
+ *
+ * Because matches are extended bytewise past anchors and chunk boundaries, a
+ * single anchor hit covers a whole redundant region at memcmp speed, and
+ * redundancy shorter than a chunk is found too. After a pointer ends at a
+ * difference, the repeat candidate is probed for a few bytes further on, which
+ * resynchronizes after a small substitution without waiting for an anchor.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "block.h"
+#include "chunker.h"
+#include "compiler.h"
+#include "error.h"
+#include "varint.h"
+
+#define ANCHOR_WINDOW 32  /* bytes fingerprinted at an anchor */
+#define RESYNC_PROBE 16   /* bytes past a pointer's end probed at the repeat offset */
+
+struct op {
+	uint32_t lit_len, match_len;
+	uint64_t off;
+	uint32_t check;
+	uint8_t log;
+};
+
+struct match {
+	size_t start, end; /* in[start, end) == log[off, off + end - start) */
+	uint64_t off;
+	int log;
+};
+
+struct pfs_encoder {
+	struct pfs_codec_config cfg;
+	const struct pfs_codec_keys *keys;
+	struct pfs_chunker chunker;
+	struct pfs_log *log[2];
+	struct pfs_index *index[2];
+	ZSTD_CCtx *zc;
+	uint8_t *lit;      /* literals of the block being encoded */
+	uint8_t *lit_enc;  /* compressed literals */
+	uint8_t *ops_raw;  /* serialized ops */
+	uint8_t *ops_enc;  /* compressed ops */
+	struct op *ops;
+	uint32_t *anchors; /* anchors met in literals, in input order */
+	size_t nops, nanchors, lit_len;
+	/* Repeat candidate: input position p continues at log offset p + rep_delta,
+	 * positions counted over everything this encoder has consumed. */
+	uint64_t consumed;
+	uint64_t rep_delta;
+	int rep_log; /* -1: none */
+};
+
+int pfs_encoder_new(struct pfs_encoder **out, const struct pfs_codec_config *cfg,
+		    const struct pfs_codec_keys *keys, struct pfs_log *tx, struct pfs_index *tx_index,
+		    struct pfs_log *rx, struct pfs_index *rx_index, char *err, size_t errlen)
+{
+	struct pfs_encoder *enc;
+	size_t max_ops;
+	int rc;
+
+	if (!tx || !tx_index || !keys || (!rx != !rx_index)) {
+		snprintf(err, errlen, "encoder needs a tx log and index (and rx log with rx index)");
+		return PFS_ERR_INVALID_ARG;
+	}
+	rc = pfs_codec_config_check(cfg, tx->capacity, err, errlen);
+	if (rc == 0 && rx)
+		rc = pfs_codec_config_check(cfg, rx->capacity, err, errlen);
+	if (rc)
+		return rc;
+	enc = calloc(1, sizeof(*enc));
+	if (!enc)
+		return PFS_ERR_NOMEM;
+	enc->cfg = *cfg;
+	enc->keys = keys;
+	enc->log[0] = tx;
+	enc->log[1] = rx;
+	enc->index[0] = tx_index;
+	enc->index[1] = rx_index;
+	enc->rep_log = -1;
+	pfs_chunker_init(&enc->chunker, keys->gear, cfg->avg_chunk, cfg->chunk_level);
+	max_ops = pfs_block_max_ops(cfg->block_max);
+	enc->zc = ZSTD_createCCtx();
+	enc->lit = malloc(cfg->lit_max);
+	enc->lit_enc = malloc(ZSTD_compressBound(cfg->lit_max));
+	enc->ops_raw = malloc(max_ops * PFS_OP_MAX_BYTES);
+	enc->ops_enc = malloc(ZSTD_compressBound(max_ops * PFS_OP_MAX_BYTES));
+	enc->ops = malloc(max_ops * sizeof(*enc->ops));
+	/* anchors are chunk starts inside literals: one per minimum chunk length,
+	 * plus one where each pointer ends */
+	enc->anchors = malloc((cfg->lit_max / enc->chunker.min + max_ops + 2) *
+			      sizeof(*enc->anchors));
+	if (!enc->zc || !enc->lit || !enc->lit_enc || !enc->ops_raw || !enc->ops_enc || !enc->ops ||
+	    !enc->anchors) {
+		pfs_encoder_free(enc);
+		snprintf(err, errlen, "out of memory for encoder buffers (block size %u)",
+			 cfg->block_max);
+		return PFS_ERR_NOMEM;
+	}
+	*out = enc;
+	return 0;
+}
+
+void pfs_encoder_free(struct pfs_encoder *enc)
+{
+	if (!enc)
+		return;
+	ZSTD_freeCCtx(enc->zc);
+	free(enc->lit);
+	free(enc->lit_enc);
+	free(enc->ops_raw);
+	free(enc->ops_enc);
+	free(enc->ops);
+	free(enc->anchors);
+	free(enc);
+}
+
+/* Lowest offset of a log that a pointer may name. */
+static uint64_t point_floor(const struct pfs_encoder *enc, const struct pfs_log *log)
+{
+	return pfs_log_lower(log) + enc->cfg.margin;
+}
+
+/*
+ * Extends a candidate: input position a corresponds to log offset cand. Only
+ * bytes in [floor, frontier) of the log may be named, and the match may reach
+ * back no further than the pending literal run (lit_start).
+ */
+static size_t extend(const struct pfs_encoder *enc, int id, uint64_t cand, const uint8_t *in,
+		     size_t a, size_t lit_start, size_t n, struct match *m)
+{
+	const struct pfs_log *log = enc->log[id];
+	uint64_t lo = point_floor(enc, log), hi = log->frontier;
+	size_t fwd, back;
+
+	if (cand < lo || cand >= hi)
+		return 0;
+	fwd = pfs_log_match_forward(log, cand, in + a,
+				    (size_t)(hi - cand < n - a ? hi - cand : n - a));
+	if (fwd == 0)
+		return 0;
+	back = pfs_log_match_backward(
+		log, cand, in + a, (size_t)(cand - lo < a - lit_start ? cand - lo : a - lit_start));
+	m->start = a - back;
+	m->end = a + fwd;
+	m->off = cand - back;
+	m->log = id;
+	return back + fwd;
+}
+
+static size_t try_repeat(const struct pfs_encoder *enc, const uint8_t *in, size_t a,
+			 size_t lit_start, size_t n, struct match *m)
+{
+	if (enc->rep_log < 0)
+		return 0;
+	return extend(enc, enc->rep_log, enc->consumed + a + enc->rep_delta, in, a, lit_start, n,
+		      m);
+}
+
+/* Best match at anchor a, or length 0. */
+static size_t find_match(const struct pfs_encoder *enc, const uint8_t *in, size_t a,
+			 size_t lit_start, size_t n, struct match *best)
+{
+	size_t blen = try_repeat(enc, in, a, lit_start, n, best);
+	uint64_t fp, cand[PFS_INDEX_WAYS];
+	struct match m;
+
+	if (n - a < ANCHOR_WINDOW)
+		return blen;
+	fp = pfs_fingerprint(enc->keys, in + a, ANCHOR_WINDOW);
+	for (int id = 0; id < 2; id++) {
+		if (!enc->index[id])
+			continue;
+		int k = pfs_index_lookup(enc->index[id], fp, point_floor(enc, enc->log[id]), cand);
+		for (int i = 0; i < k; i++) {
+			size_t len = extend(enc, id, cand[i], in, a, lit_start, n, &m);
+			if (len > blen) {
+				blen = len;
+				*best = m;
+			}
+		}
+	}
+	return blen;
+}
+
+static void take_literals(struct pfs_encoder *enc, const uint8_t *in, size_t from, size_t to)
+{
+	memcpy(enc->lit + enc->lit_len, in + from, to - from);
+	enc->lit_len += to - from;
+}
+
+/* Indexes the anchors of a block the log now holds at base. A block of
+ * literals alone was scanned anchor by anchor already; a mixed block is
+ * chunked again as a whole, since its pointers skipped over their bytes. */
+static void index_block(struct pfs_encoder *enc, const uint8_t *in, size_t n, uint64_t base)
+{
+	struct pfs_index *ix = enc->index[0];
+
+	if (enc->lit_len == n) {
+		for (size_t i = 0; i < enc->nanchors; i++) {
+			size_t a = enc->anchors[i];
+			pfs_index_insert(ix, pfs_fingerprint(enc->keys, in + a, ANCHOR_WINDOW),
+					 base + a);
+		}
+		return;
+	}
+	for (size_t a = 0; n - a >= ANCHOR_WINDOW;) {
+		pfs_index_insert(ix, pfs_fingerprint(enc->keys, in + a, ANCHOR_WINDOW), base + a);
+		a += pfs_chunker_next(&enc->chunker, in + a, n - a);
+	}
+}
+
+static void emit(struct pfs_encoder *enc, const uint8_t *in, size_t lit_start,
+		 const struct match *m)
+{
+	struct op *op = &enc->ops[enc->nops++];
+	size_t len = m->end - m->start;
+
+	take_literals(enc, in, lit_start, m->start);
+	op->lit_len = (uint32_t)(m->start - lit_start);
+	op->match_len = (uint32_t)len;
+	op->off = m->off;
+	op->log = (uint8_t)m->log;
+	/* the bytes are identical to the log's, so hash the contiguous input */
+	op->check = (uint32_t)XXH3_64bits(in + m->start, len);
+	enc->rep_log = m->log;
+	enc->rep_delta = m->off - (enc->consumed + m->start);
+}
+
+/* After a pointer ends at a difference, look a few bytes further on at the
+ * same alignment: a substituted byte or two should not cost a whole chunk. */
+static size_t probe_resync(const struct pfs_encoder *enc, const uint8_t *in, size_t a, size_t n,
+			   struct match *m)
+{
+	for (size_t k = 1; k <= RESYNC_PROBE && a + k < n; k++) {
+		size_t len = try_repeat(enc, in, a + k, a, n, m);
+		if (len >= enc->cfg.min_match)
+			return len;
+	}
+	return 0;
+}
+
+/*
+ * Finds the ops of one block over in[0, n) and returns how much input the
+ * block covers: all of it, or less where lit_max literal bytes or the op limit
+ * are reached.
+ */
+static size_t find_ops(struct pfs_encoder *enc, const uint8_t *in, size_t n)
+{
+	size_t a = 0, lit_start = 0, max_ops = pfs_block_max_ops(enc->cfg.block_max);
+	struct match m;
+
+	while (a < n) {
+		if (find_match(enc, in, a, lit_start, n, &m) >= enc->cfg.min_match &&
+		    m.start - lit_start <= enc->cfg.lit_max - enc->lit_len) {
+			/* anchors the match swallowed backwards are not literals */
+			while (enc->nanchors && enc->anchors[enc->nanchors - 1] >= m.start)
+				enc->nanchors--;
+			do {
+				emit(enc, in, lit_start, &m);
+				a = lit_start = m.end;
+			} while (a < n && enc->nops + 1 < max_ops &&
+				 probe_resync(enc, in, a, n, &m) &&
+				 m.start - lit_start <= enc->cfg.lit_max - enc->lit_len);
+			if (enc->nops + 1 >= max_ops)
+				return a; /* the last op slot stays free for literals */
+			continue;
+		}
+		if (n - a >= ANCHOR_WINDOW)
+			enc->anchors[enc->nanchors++] = (uint32_t)a;
+		a += pfs_chunker_next(&enc->chunker, in + a, n - a);
+		if (a - lit_start >= enc->cfg.lit_max - enc->lit_len) {
+			a = lit_start + (enc->cfg.lit_max - enc->lit_len);
+			break;
+		}
+	}
+	if (a > n)
+		a = n;
+	if (lit_start < a) {
+		take_literals(enc, in, lit_start, a);
+		enc->ops[enc->nops++] = (struct op){ .lit_len = (uint32_t)(a - lit_start) };
+	}
+	return a;
+}
+
+static size_t serialize_ops(const struct pfs_encoder *enc, uint8_t *p)
+{
+	uint64_t out_pos = 0, delta[2] = { 0, 0 };
+	size_t n = 0;
+
+	for (size_t i = 0; i < enc->nops; i++) {
+		const struct op *op = &enc->ops[i];
+
+		n += pfs_varint_put(p + n, op->lit_len);
+		n += pfs_varint_put(p + n, op->match_len);
+		out_pos += op->lit_len;
+		if (op->match_len) {
+			/* offsets relative to the alignment of the previous pointer
+			 * into the same log: 0 when an edit only replaced bytes */
+			uint64_t expect = out_pos + delta[op->log];
+			n += pfs_varint_put(p + n, pfs_zigzag((int64_t)(op->off - expect)) << 1 |
+							   op->log);
+			delta[op->log] = op->off - out_pos;
+			out_pos += op->match_len;
+		}
+	}
+	return n;
+}
+
+/* Compresses src into dst if that saves at least 1/32 of it; returns the
+ * compressed size or 0 to send src raw. */
+static size_t squeeze(struct pfs_encoder *enc, uint8_t *dst, size_t cap, const uint8_t *src,
+		      size_t len, const uint8_t *prefix, size_t prefix_len)
+{
+	size_t r;
+
+	if (enc->cfg.level == 0 || len < 64)
+		return 0;
+	ZSTD_CCtx_reset(enc->zc, ZSTD_reset_session_only);
+	ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_compressionLevel, enc->cfg.level);
+	ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_checksumFlag, 0);
+	ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_contentSizeFlag, 0);
+	if (prefix_len)
+		ZSTD_CCtx_refPrefix(enc->zc, prefix, prefix_len);
+	r = ZSTD_compress2(enc->zc, dst, cap, src, len);
+	if (ZSTD_isError(r) || r >= len - len / 32)
+		return 0;
+	return r;
+}
+
+/* The acknowledged tx-log bytes just below the frontier, as far as they are
+ * contiguous in memory (zstd needs one span). */
+static size_t choose_prefix(const struct pfs_encoder *enc, uint64_t *off)
+{
+	const struct pfs_log *log = enc->log[0];
+	uint64_t end = log->frontier, lo = point_floor(enc, log), len = enc->cfg.prefix_max;
+	uint64_t phys = end & log->mask;
+
+	if (len == 0 || end <= lo)
+		return 0;
+	if (len > end - lo)
+		len = end - lo;
+	if (phys != 0 && len > phys)
+		len = phys;
+	*off = end - len;
+	return (size_t)len;
+}
+
+int pfs_encoder_encode(struct pfs_encoder *enc, uint64_t stream_id, uint64_t stream_off,
+		       const uint8_t *in, size_t in_len, size_t *consumed, uint8_t *out,
+		       size_t out_cap, size_t *out_len, struct pfs_block_info *info)
+{
+	struct pfs_log *tx = enc->log[0];
+	struct pfs_block_info bi = { .stream_id = stream_id, .stream_off = stream_off };
+	size_t ops_raw_len, lit_sec, ops_sec, pos;
+	const uint8_t *lit_src, *ops_src;
+	uint64_t log_off;
+	int rc;
+
+	if (in_len && !in)
+		return PFS_ERR_INVALID_ARG;
+	if (out_cap < pfs_block_bound(&enc->cfg))
+		return PFS_ERR_BUF_TOO_SMALL;
+	if (tx->contig != tx->tail)
+		return PFS_ERR_OUT_OF_ORDER;
+
+	enc->nops = enc->nanchors = enc->lit_len = 0;
+	if (in_len > enc->cfg.block_max)
+		in_len = enc->cfg.block_max;
+	in_len = find_ops(enc, in, in_len);
+
+	bi.out_len = (uint32_t)in_len;
+	bi.log_off = tx->tail;
+	bi.lit_len = (uint32_t)enc->lit_len;
+	bi.n_ops = (uint32_t)enc->nops;
+	for (size_t i = 0; i < enc->nops; i++) {
+		bi.n_ptrs += enc->ops[i].match_len != 0;
+		bi.ptr_bytes += enc->ops[i].match_len;
+	}
+	if (bi.n_ptrs && (bi.n_ptrs > 1 || bi.lit_len))
+		bi.flags |= PFS_BLOCK_MATERIAL;
+
+	/* literals */
+	const uint8_t *prefix = NULL;
+	size_t prefix_len = choose_prefix(enc, &bi.prefix_off);
+	if (prefix_len)
+		prefix = pfs_log_at(tx, bi.prefix_off);
+	lit_sec = squeeze(enc, enc->lit_enc, ZSTD_compressBound(enc->cfg.lit_max), enc->lit,
+			  enc->lit_len, prefix, prefix_len);
+	lit_src = lit_sec ? enc->lit_enc : enc->lit;
+	if (lit_sec) {
+		bi.flags |= PFS_BLOCK_LIT_ZSTD;
+		if (prefix_len) {
+			bi.flags |= PFS_BLOCK_PREFIX;
+			bi.prefix_len = (uint32_t)prefix_len;
+		}
+	} else {
+		lit_sec = enc->lit_len;
+		bi.prefix_off = 0;
+	}
+	bi.lit_enc_len = (uint32_t)lit_sec;
+
+	/* ops */
+	ops_raw_len = serialize_ops(enc, enc->ops_raw);
+	ops_sec = ops_raw_len >= 128 ? squeeze(enc, enc->ops_enc,
+					       ZSTD_compressBound(ops_raw_len), enc->ops_raw,
+					       ops_raw_len, NULL, 0)
+				     : 0;
+	ops_src = ops_sec ? enc->ops_enc : enc->ops_raw;
+	if (ops_sec)
+		bi.flags |= PFS_BLOCK_OPS_ZSTD;
+	else
+		ops_sec = ops_raw_len;
+	bi.ops_len = (uint32_t)ops_sec;
+
+	/* assemble: fixed header, variable header, ops, literals, checks */
+	pos = PFS_BLOCK_FIXED_BYTES;
+	pos += pfs_block_put_header(out + pos, &bi, (uint32_t)ops_raw_len);
+	bi.header_len = (uint32_t)pos;
+	memcpy(out + pos, ops_src, ops_sec);
+	pos += ops_sec;
+	memcpy(out + pos, lit_src, lit_sec);
+	pos += lit_sec;
+	for (size_t i = 0; i < enc->nops; i++) {
+		if (enc->ops[i].match_len) {
+			pfs_put_le32(out + pos, enc->ops[i].check);
+			pos += PFS_CHECK_BYTES;
+		}
+	}
+	bi.checks_len = bi.n_ptrs * PFS_CHECK_BYTES;
+	bi.block_len = (uint32_t)pos;
+	pfs_block_seal(out, (uint32_t)pos, bi.flags);
+
+	if (bi.flags & PFS_BLOCK_MATERIAL)
+		rc = pfs_log_append(tx, in, in_len, &log_off);
+	else
+		rc = pfs_log_append(tx, enc->lit, enc->lit_len, &log_off);
+	if (rc)
+		return rc;
+	if (bi.log_off != tx->tail)
+		index_block(enc, in, in_len, log_off);
+	enc->consumed += in_len;
+	*consumed = in_len;
+	*out_len = pos;
+	if (info)
+		*info = bi;
+	return 0;
+}

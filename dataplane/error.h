@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Error codes of the PacketFS data plane.
+ *
+ * Functions return 0 (or a non-negative count) on success and a negative code on
+ * failure. Codes in the errno range (-1 .. -4095) are negated errno values from
+ * the system; the project's own codes sit below that range so both can travel in
+ * one int. The numbering is part of the contract with the TypeScript control
+ * plane (ts/errors.ts mirrors this list): codes are never renumbered, only added.
+ */
+#ifndef PFS_ERROR_H
+#define PFS_ERROR_H
+
+enum pfs_error {
+	PFS_OK = 0,
+	PFS_ERR_BASE = -10000,
+	PFS_ERR_INVALID_ARG = -10001,     /* a caller passed a value out of range */
+	PFS_ERR_CAPACITY = -10002,        /* log capacity not a power of two or out of bounds */
+	PFS_ERR_NOMEM = -10003,           /* memory or mapping could not be obtained */
+	PFS_ERR_IO = -10004,              /* read/write/fsync of a log file failed */
+	PFS_ERR_META_CORRUPT = -10005,    /* no valid metadata slot in a log file */
+	PFS_ERR_META_MISMATCH = -10006,   /* log file made with other parameters */
+	PFS_ERR_BUF_TOO_SMALL = -10007,   /* output buffer cannot hold the result */
+	PFS_ERR_TRUNCATED = -10008,       /* encoded block shorter than its fields say */
+	PFS_ERR_BAD_MAGIC = -10009,       /* not a PacketFS block, or unknown version */
+	PFS_ERR_CHECKSUM = -10010,        /* block checksum mismatch (corrupted block) */
+	PFS_ERR_LIMIT = -10011,           /* a field exceeds a specification limit */
+	PFS_ERR_POINTER_RANGE = -10012,   /* pointer outside the receiver's valid window */
+	PFS_ERR_POINTER_CHECK = -10013,   /* pointed-to bytes differ from the sender's */
+	PFS_ERR_LITERAL_RANGE = -10014,   /* literals do not fit the log's write window */
+	PFS_ERR_DECOMPRESS = -10015,      /* compressed section is malformed */
+	PFS_ERR_MALFORMED = -10016,       /* fields are inconsistent with each other */
+	PFS_ERR_OUT_OF_ORDER = -10017,    /* too many out-of-order writes pending in a log */
+	PFS_ERR_CRYPTO = -10018,          /* the crypto library failed to initialise */
+	PFS_ERR_LAST = -10019,
+};
+
+/* Short English description of a code (never NULL). Negated errno values are
+ * described by strerror(). */
+const char *pfs_strerror(int err);
+
+/* Stable symbolic name such as "PFS_ERR_CHECKSUM" or "EIO" (never NULL). */
+const char *pfs_errname(int err);
+
+#endif /* PFS_ERROR_H */

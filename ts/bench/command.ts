@@ -1,0 +1,101 @@
+/**
+ * The `pfs-dp bench` command group. Only `bench codec` exists at this stage;
+ * transport and end-to-end benchmarks join it as the data plane grows.
+ */
+
+import { Command, InvalidArgumentError } from "commander";
+
+import type { Io } from "../util/io.js";
+import { SizeError, parseSize } from "../util/size.js";
+import { runCodecBench } from "./codec.js";
+
+/** Commander argument parser for a positive byte size ("64K", "1MiB", "4096"). */
+export function sizeOption(text: string): number {
+  let n: number;
+  try {
+    n = parseSize(text);
+  } catch (err) {
+    if (err instanceof SizeError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
+  if (n <= 0) throw new InvalidArgumentError(`"${text}" must be more than 0 bytes`);
+  return n;
+}
+
+export function intOption(text: string): number {
+  if (!/^-?\d+$/.test(text.trim())) throw new InvalidArgumentError(`"${text}" is not an integer`);
+  return Number(text);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+interface CodecFlags {
+  base: string[];
+  target?: string;
+  json?: boolean;
+  blockSize?: number;
+  avgChunk?: number;
+  logSize?: number;
+  level?: number;
+}
+
+/** Adds `bench` and its subcommands to `program`; `setExit` receives each action's exit code. */
+export function addBenchCommands(program: Command, io: Io, setExit: (code: number) => void): void {
+  const bench = program
+    .command("bench")
+    .description("measure PacketFS components on this machine")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ pfs-dp bench codec --base old.tar --target new.tar
+  $ pfs-dp bench codec --help`,
+    );
+
+  bench
+    .command("codec")
+    .description(
+      "measure the wire bytes and speed of the pointer codec sending NEW to a peer that already has the OLD files",
+    )
+    .option("--base <OLD>", "a file the peer already has (repeatable, sent in order)", collect, [])
+    .option("--target <NEW>", "the file to send (required)")
+    .option("--json", "print the report as JSON")
+    .option("--block-size <BYTES>", "input bytes per block (e.g. 128K)", sizeOption)
+    .option("--avg-chunk <BYTES>", "average anchor spacing, a power of two (e.g. 1K)", sizeOption)
+    .option("--log-size <BYTES>", "capacity of each blob log, a power of two (e.g. 1G)", sizeOption)
+    .option("--level <N>", "zstd level for literals (0 = never compress)", intOption)
+    .addHelpText(
+      "after",
+      `
+Sizes take binary suffixes: 64K = 64KiB = 65536, 1M, 1G.
+Exits 1 if the decoded bytes differ from NEW.
+
+Examples:
+  # wire cost of a new release after the previous one was sent
+  $ pfs-dp bench codec --base typescript-5.6.2.tar --target typescript-5.6.3.tar
+
+  # several bases, machine-readable report
+  $ pfs-dp bench codec --base a-1.0.tar --base a-1.1.tar --target a-1.2.tar --json
+
+  # novel data (no base): costs at most a little more than the bytes themselves
+  $ pfs-dp bench codec --target random.bin --block-size 256K --level 3`,
+    )
+    .action(async (flags: CodecFlags) => {
+      setExit(
+        await runCodecBench(
+          {
+            base: flags.base,
+            target: flags.target,
+            json: flags.json,
+            blockSize: flags.blockSize,
+            avgChunk: flags.avgChunk,
+            logSize: flags.logSize,
+            level: flags.level,
+          },
+          io,
+        ),
+      );
+    });
+}

@@ -1,0 +1,64 @@
+/**
+ * The `pfs-dp` command-line program, built by a function so that tests can run it
+ * in-process with captured output (buildProgram + main), and a thin ts/cli.ts
+ * runs it for real.
+ */
+
+import { Command, CommanderError } from "commander";
+
+import { addBenchCommands } from "./bench/command.js";
+import { formatError } from "./errors.js";
+import { type Io, processIo } from "./util/io.js";
+
+export interface BuiltProgram {
+  program: Command;
+  /** Exit code the last action asked for (0 unless it set one). */
+  exitCode(): number;
+}
+
+export function buildProgram(io: Io = processIo): BuiltProgram {
+  let code = 0;
+  const program = new Command("pfs-dp");
+  // Settings made before subcommands are added are inherited by them.
+  program
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      outputError: (s, write) => write(s),
+    })
+    .showHelpAfterError("(add --help for usage and examples)")
+    .description(
+      "PacketFS data-plane control: sends pointers into a blob both peers hold instead of bytes the peer already has",
+    )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ pfs-dp bench codec --base old.tar --target new.tar
+  $ pfs-dp bench --help
+  $ pfs-dp help bench codec`,
+    );
+
+  addBenchCommands(program, io, (c) => {
+    code = c;
+  });
+  return { program, exitCode: () => code };
+}
+
+/**
+ * Run the program on argv (process.argv layout: node, script, args...).
+ * Returns the exit code instead of exiting, and never throws.
+ */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const { program, exitCode } = buildProgram(io);
+  try {
+    await program.parseAsync([...argv]);
+    return exitCode();
+  } catch (err) {
+    // Commander has already printed its own message (or the help) for these.
+    if (err instanceof CommanderError) return err.exitCode;
+    io.err(formatError(err) + "\n");
+    return 1;
+  }
+}
