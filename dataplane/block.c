@@ -15,10 +15,11 @@ void pfs_codec_config_default(struct pfs_codec_config *cfg)
 	*cfg = (struct pfs_codec_config){
 		.block_max = 4u << 20,
 		.lit_max = 128u << 10,
-		.avg_chunk = 1024,
+		.avg_chunk = 256,
 		.chunk_level = 0,
-		.min_match = 32,
+		.min_match = 48,
 		.level = 3,
+		.sparse_level = 9,
 		.prefix_max = 0,
 		.margin = 0,
 	};
@@ -61,9 +62,14 @@ int pfs_codec_config_check(const struct pfs_codec_config *cfg, uint64_t log_capa
 			 ZSTD_maxCLevel());
 		return PFS_ERR_INVALID_ARG;
 	}
-	if (cfg->prefix_max > PFS_PREFIX_MAX_SPEC) {
+	if (cfg->sparse_level < 0 || cfg->sparse_level > ZSTD_maxCLevel()) {
+		snprintf(err, errlen, "sparse zstd level %d is out of range (0 .. %d)",
+			 cfg->sparse_level, ZSTD_maxCLevel());
+		return PFS_ERR_INVALID_ARG;
+	}
+	if (cfg->prefix_max > PFS_BLOCK_DICT_MAX) {
 		snprintf(err, errlen, "compression prefix %u bytes exceeds %u", cfg->prefix_max,
-			 PFS_PREFIX_MAX_SPEC);
+			 PFS_BLOCK_DICT_MAX);
 		return PFS_ERR_INVALID_ARG;
 	}
 	/* A block's literals plus the margin must fit the log, or appending one
@@ -122,6 +128,10 @@ size_t pfs_block_put_header(uint8_t *p, const struct pfs_block_info *in, uint32_
 		n += pfs_varint_put(p + n, in->prefix_off);
 		n += pfs_varint_put(p + n, in->prefix_len);
 	}
+	if (in->flags & PFS_BLOCK_GAPDICT) {
+		n += pfs_varint_put(p + n, in->log_off - in->dict_hi);
+		n += pfs_varint_put(p + n, in->dict_hi - in->dict_lo);
+	}
 	return n;
 }
 
@@ -172,10 +182,17 @@ int pfs_block_parse(const uint8_t *blk, size_t len, struct pfs_block_layout *lay
 		lay->ops_raw_len = (uint32_t)read_bounded(&r, (uint64_t)in->n_ops * PFS_OP_MAX_BYTES);
 	if (in->flags & PFS_BLOCK_PREFIX) {
 		in->prefix_off = pfs_read_varint(&r);
-		in->prefix_len = (uint32_t)read_bounded(&r, PFS_PREFIX_MAX_SPEC);
-		if (in->prefix_len == 0 || !(in->flags & PFS_BLOCK_LIT_ZSTD))
+		in->prefix_len = (uint32_t)read_bounded(&r, PFS_BLOCK_DICT_MAX);
+		if (in->prefix_len == 0)
 			r.bad = 1;
 	}
+	if (in->flags & PFS_BLOCK_GAPDICT) {
+		uint64_t below = read_bounded(&r, in->log_off);
+		in->dict_hi = in->log_off - below;
+		in->dict_lo = in->dict_hi - read_bounded(&r, in->dict_hi);
+	}
+	if ((in->flags & (PFS_BLOCK_PREFIX | PFS_BLOCK_GAPDICT)) && !(in->flags & PFS_BLOCK_LIT_ZSTD))
+		r.bad = 1;
 	if (r.bad)
 		return PFS_ERR_LIMIT;
 	if (in->stream_off + in->out_len < in->stream_off || in->log_off + in->out_len < in->log_off)
@@ -204,6 +221,68 @@ int pfs_block_parse(const uint8_t *blk, size_t len, struct pfs_block_layout *lay
 	lay->lit = lay->ops + in->ops_len;
 	lay->checks = lay->lit + in->lit_enc_len;
 	return 0;
+}
+
+/* Appends log[off, off + len) to the dictionary, within cap. */
+static long dict_add(struct pfs_log *log, uint64_t off, uint64_t len, uint8_t *dict, size_t n,
+		     size_t cap)
+{
+	if (len > cap - n)
+		len = cap - n;
+	if (!log || !pfs_log_readable(log, off, len))
+		return PFS_ERR_POINTER_RANGE;
+	pfs_log_read(log, off, dict + n, (size_t)len);
+	return (long)(n + len);
+}
+
+struct dict_builder {
+	const struct pfs_block_info *info;
+	struct pfs_log *log;
+	uint8_t *dict;
+	size_t cap;
+	long n;
+	uint64_t last_lo, last_hi; /* the range added last, to skip overlaps */
+};
+
+static void dict_window(struct dict_builder *d, uint64_t lo, uint64_t hi)
+{
+	if (lo < d->info->dict_lo)
+		lo = d->info->dict_lo;
+	if (hi > d->info->dict_hi)
+		hi = d->info->dict_hi;
+	if (lo >= d->last_lo && lo < d->last_hi)
+		lo = d->last_hi; /* runs close together: do not repeat bytes */
+	if (lo >= hi || d->n < 0 || (size_t)d->n >= d->cap)
+		return;
+	d->n = dict_add(d->log, lo, hi - lo, d->dict, (size_t)d->n, d->cap);
+	d->last_lo = lo;
+	d->last_hi = hi;
+}
+
+long pfs_block_dict(const struct pfs_block_info *info, const struct pfs_op *ops, size_t nops,
+		    struct pfs_log *const logs[2], uint8_t *dict, size_t cap)
+{
+	struct dict_builder d = { .info = info, .log = logs[0], .dict = dict, .cap = cap };
+
+	if (info->flags & PFS_BLOCK_PREFIX)
+		d.n = dict_add(logs[0], info->prefix_off, info->prefix_len, dict, 0, cap);
+	if (!(info->flags & PFS_BLOCK_GAPDICT))
+		return d.n;
+	for (size_t i = 0; i < nops; i++) {
+		const struct pfs_op *op = &ops[i];
+		/* the bytes an edit replaced are as long as the edit, give or take */
+		uint64_t w = 2 * (uint64_t)op->lit_len + 256;
+
+		if (op->lit_len == 0)
+			continue;
+		if (i > 0 && ops[i - 1].log == PFS_LOG_SENDER_TX) {
+			uint64_t end = ops[i - 1].off + ops[i - 1].match_len;
+			dict_window(&d, end, end + w);
+		}
+		if (op->match_len && op->log == PFS_LOG_SENDER_TX)
+			dict_window(&d, op->off > w ? op->off - w : 0, op->off);
+	}
+	return d.n;
 }
 
 int pfs_block_peek(const uint8_t *blk, size_t len, struct pfs_block_info *info)

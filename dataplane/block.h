@@ -9,6 +9,7 @@
  *   4  u32  len, little-endian: the whole block
  *  16  varints: stream_id stream_off out_len log_off lit_len lit_enc_len
  *      n_ops ops_len [ops_raw_len if OPS_ZSTD] [prefix_off prefix_len if PREFIX]
+ *      [log_off - dict_hi, dict_hi - dict_lo if GAPDICT]
  *      then ops_len bytes of ops, lit_enc_len bytes of literals, and the rest
  *      4 * n_ptrs bytes of pointer checks (u32 LE each)
  */
@@ -17,12 +18,21 @@
 
 #include "codec.h"
 
-/* Variable header: at most 11 varints. */
-#define PFS_BLOCK_HEADER_MAX (PFS_BLOCK_FIXED_BYTES + 11 * 10)
+/* Variable header: at most 13 varints. */
+#define PFS_BLOCK_HEADER_MAX (PFS_BLOCK_FIXED_BYTES + 13 * 10)
 /* One op: lit_len, match_len, offset code. */
 #define PFS_OP_MAX_BYTES 30
-/* Largest encoded prefix a receiver accepts. */
-#define PFS_PREFIX_MAX_SPEC (1u << 24)
+
+/* Largest zstd dictionary a block's literals may be compressed against. */
+#define PFS_BLOCK_DICT_MAX (1u << 20)
+
+struct pfs_op {
+	uint32_t lit_len;   /* literal bytes before the pointer */
+	uint32_t match_len; /* 0: literals only (the last op) */
+	uint64_t off;       /* log offset the pointer names */
+	uint32_t check;
+	uint8_t log;        /* enum pfs_log_id */
+};
 
 struct pfs_block_layout {
 	struct pfs_block_info info;
@@ -44,6 +54,19 @@ int pfs_block_parse(const uint8_t *blk, size_t len, struct pfs_block_layout *lay
 
 /* Writes the variable header for info (+ ops_raw_len) at p; returns its size. */
 size_t pfs_block_put_header(uint8_t *p, const struct pfs_block_info *info, uint32_t ops_raw_len);
+
+/*
+ * Builds the dictionary a block's literals are compressed against, from
+ * nothing but the block's own fields, so that both ends build the same bytes:
+ * first the explicit prefix range of the tx log (PFS_BLOCK_PREFIX), then, with
+ * PFS_BLOCK_GAPDICT, for every literal run, the tx-log bytes just after the
+ * pointer before it and just before the pointer after it — where an edited
+ * version keeps what the literals replaced — clipped to the window
+ * [dict_lo, dict_hi) the sender declares. Stops at cap bytes. logs[id] may be
+ * NULL. Returns the size, or PFS_ERR_POINTER_RANGE if a range is not readable.
+ */
+long pfs_block_dict(const struct pfs_block_info *info, const struct pfs_op *ops, size_t nops,
+		    struct pfs_log *const logs[2], uint8_t *dict, size_t cap);
 
 /* Fills in magic, version, flags, length and checksum of an assembled block. */
 void pfs_block_seal(uint8_t *blk, uint32_t len, uint32_t flags);

@@ -35,7 +35,9 @@ enum pfs_block_flags {
 	PFS_BLOCK_PREFIX = 1u << 2,   /* literals compressed against log bytes */
 	PFS_BLOCK_MATERIAL = 1u << 3, /* the log receives the whole decoded block,
 				       * not only its literals */
-	PFS_BLOCK_FLAGS_ALL = 0xfu,
+	PFS_BLOCK_GAPDICT = 1u << 4,  /* literals compressed against the log bytes
+				       * around their pointers (block.h) */
+	PFS_BLOCK_FLAGS_ALL = 0x1fu,
 };
 
 enum pfs_log_id {
@@ -51,13 +53,17 @@ struct pfs_codec_config {
 	uint32_t chunk_level; /* chunker normalization level (chunker.h) */
 	uint32_t min_match;  /* shortest pointer emitted; >= PFS_MATCH_MIN_SPEC */
 	int level;           /* zstd level for literals; 0 = never compress */
+	int sparse_level;    /* level when literals are at most 1/4 of the block:
+			      * their cost is spread over 4x the input */
 	uint32_t prefix_max; /* acknowledged log bytes zstd may reference; 0 = off */
 	uint64_t margin;     /* never point within margin bytes of a log's lower
 			      * bound: room for blocks in flight to evict */
 };
 
-/* Defaults: blocks of up to 4 MiB of input and 128 KiB of literals, 1 KiB
- * anchors (level 0), 32-byte minimum match, zstd level 3, no prefix, no margin.
+/* Defaults: blocks of up to 4 MiB of input and 128 KiB of literals, anchors
+ * every 256 bytes on average (level 0), 48-byte minimum match, zstd level 3
+ * (9 for sparse literals), no prefix, no margin — chosen by the measurements
+ * in docs/codec.md.
  * A block ends at whichever limit comes first, so novel data travels in blocks
  * of about 128 KiB while redundant data packs megabytes into a few bytes. */
 void pfs_codec_config_default(struct pfs_codec_config *cfg);
@@ -82,6 +88,7 @@ struct pfs_block_info {
 	uint32_t n_ops, n_ptrs;
 	uint64_t prefix_off;
 	uint32_t prefix_len;
+	uint64_t dict_lo, dict_hi; /* GAPDICT: the sender's pointable tx-log window */
 	/* accounting of the encoded bytes */
 	uint32_t block_len;   /* whole block */
 	uint32_t header_len;  /* fixed + variable header */

@@ -28,8 +28,10 @@ struct pfs_decoder {
 	struct pfs_index *rx_index;
 	struct pfs_chunker chunker;
 	ZSTD_DCtx *zd;
-	uint8_t *lit; /* decompressed literals */
-	uint8_t *ops; /* decompressed ops */
+	uint8_t *lit;  /* decompressed literals */
+	uint8_t *ops;  /* decompressed op section */
+	uint8_t *dict; /* dictionary for the literals */
+	struct pfs_op *op; /* parsed ops */
 };
 
 int pfs_decoder_new(struct pfs_decoder **out, const struct pfs_codec_config *cfg,
@@ -56,7 +58,9 @@ int pfs_decoder_new(struct pfs_decoder **out, const struct pfs_codec_config *cfg
 	dec->zd = ZSTD_createDCtx();
 	dec->lit = malloc(PFS_BLOCK_LIT_MAX);
 	dec->ops = malloc((size_t)pfs_block_max_ops(block_max) * PFS_OP_MAX_BYTES);
-	if (!dec->zd || !dec->lit || !dec->ops) {
+	dec->op = malloc((size_t)pfs_block_max_ops(block_max) * sizeof(*dec->op));
+	dec->dict = malloc(PFS_BLOCK_DICT_MAX);
+	if (!dec->zd || !dec->lit || !dec->ops || !dec->op || !dec->dict) {
 		pfs_decoder_free(dec);
 		return PFS_ERR_NOMEM;
 	}
@@ -71,6 +75,8 @@ void pfs_decoder_free(struct pfs_decoder *dec)
 	ZSTD_freeDCtx(dec->zd);
 	free(dec->lit);
 	free(dec->ops);
+	free(dec->op);
+	free(dec->dict);
 	free(dec);
 }
 
@@ -89,32 +95,13 @@ static int inflate(struct pfs_decoder *dec, uint8_t *dst, size_t want, const uin
 	return 0;
 }
 
-static int unpack_literals(struct pfs_decoder *dec, const struct pfs_block_layout *lay,
-			   const uint8_t **lit)
-{
-	const struct pfs_block_info *in = &lay->info;
-	const struct pfs_log *rx = dec->log[0];
-	const uint8_t *prefix = NULL;
-
-	if (!(in->flags & PFS_BLOCK_LIT_ZSTD)) {
-		*lit = lay->lit; /* raw: use in place */
-		return 0;
-	}
-	if (in->flags & PFS_BLOCK_PREFIX) {
-		/* the prefix must be bytes we hold, in one span of the ring */
-		if (!pfs_log_readable(rx, in->prefix_off, in->prefix_len) ||
-		    pfs_log_span(rx, in->prefix_off) < in->prefix_len)
-			return PFS_ERR_POINTER_RANGE;
-		prefix = pfs_log_at(rx, in->prefix_off);
-	}
-	*lit = dec->lit;
-	return inflate(dec, dec->lit, in->lit_len, lay->lit, in->lit_enc_len, prefix,
-		       prefix ? in->prefix_len : 0);
-}
-
-/* Walks the ops, producing out_len bytes into out. */
-static int run_ops(struct pfs_decoder *dec, const struct pfs_block_layout *lay, const uint8_t *ops,
-		   const uint8_t *lit, uint8_t *out)
+/*
+ * Parses the op section into dec->op: lengths against the block's totals,
+ * pointer offsets from their delta coding. Pointers are checked against the
+ * logs later, in apply_ops.
+ */
+static int parse_ops(struct pfs_decoder *dec, const struct pfs_block_layout *lay,
+		     const uint8_t *ops)
 {
 	const struct pfs_block_info *in = &lay->info;
 	struct pfs_reader r = { .p = ops, .len = lay->ops_raw_len };
@@ -122,15 +109,15 @@ static int run_ops(struct pfs_decoder *dec, const struct pfs_block_layout *lay, 
 	uint32_t ptr = 0;
 
 	for (uint32_t i = 0; i < in->n_ops; i++) {
+		struct pfs_op *op = &dec->op[i];
 		uint64_t lit_len = pfs_read_varint(&r), match_len = pfs_read_varint(&r);
 
-		if (unlikely(r.bad))
+		if (unlikely(r.bad) || lit_len > in->lit_len - lit_pos ||
+		    lit_len > in->out_len - out_pos)
 			return PFS_ERR_MALFORMED;
-		if (lit_len > in->lit_len - lit_pos || lit_len > in->out_len - out_pos)
-			return PFS_ERR_MALFORMED;
-		memcpy(out + out_pos, lit + lit_pos, lit_len);
 		out_pos += lit_len;
 		lit_pos += lit_len;
+		*op = (struct pfs_op){ .lit_len = (uint32_t)lit_len };
 		if (match_len == 0) {
 			/* only the final op may be literals alone */
 			if (i + 1 != in->n_ops || lit_len == 0)
@@ -138,25 +125,63 @@ static int run_ops(struct pfs_decoder *dec, const struct pfs_block_layout *lay, 
 			continue;
 		}
 		uint64_t code = pfs_read_varint(&r);
-		unsigned id = code & 1;
-		const struct pfs_log *log = dec->log[id];
-		uint64_t off = out_pos + delta[id] + (uint64_t)pfs_unzigzag(code >> 1);
-
 		if (unlikely(r.bad) || match_len < PFS_MATCH_MIN_SPEC ||
 		    match_len > in->out_len - out_pos || ptr >= in->n_ptrs)
 			return PFS_ERR_MALFORMED;
-		if (!log || !pfs_log_readable(log, off, match_len))
-			return PFS_ERR_POINTER_RANGE;
-		pfs_log_read(log, off, out + out_pos, match_len);
-		if ((uint32_t)XXH3_64bits(out + out_pos, match_len) !=
-		    pfs_get_le32(lay->checks + (size_t)ptr * PFS_CHECK_BYTES))
-			return PFS_ERR_POINTER_CHECK;
+		op->log = code & 1;
+		op->off = out_pos + delta[op->log] + (uint64_t)pfs_unzigzag(code >> 1);
+		op->match_len = (uint32_t)match_len;
+		op->check = pfs_get_le32(lay->checks + (size_t)ptr * PFS_CHECK_BYTES);
 		ptr++;
-		delta[id] = off - out_pos;
+		delta[op->log] = op->off - out_pos;
 		out_pos += match_len;
 	}
 	if (r.pos != r.len || ptr != in->n_ptrs || lit_pos != in->lit_len || out_pos != in->out_len)
 		return PFS_ERR_MALFORMED;
+	return 0;
+}
+
+static int unpack_literals(struct pfs_decoder *dec, const struct pfs_block_layout *lay,
+			   const uint8_t **lit)
+{
+	const struct pfs_block_info *in = &lay->info;
+	long dict_len;
+
+	if (!(in->flags & PFS_BLOCK_LIT_ZSTD)) {
+		*lit = lay->lit; /* raw: use in place */
+		return 0;
+	}
+	dict_len = pfs_block_dict(in, dec->op, in->n_ops, dec->log, dec->dict, PFS_BLOCK_DICT_MAX);
+	if (dict_len < 0)
+		return (int)dict_len;
+	*lit = dec->lit;
+	return inflate(dec, dec->lit, in->lit_len, lay->lit, in->lit_enc_len, dec->dict,
+		       (size_t)dict_len);
+}
+
+/* Produces the block's output: literals and pointed-to bytes, each pointer
+ * checked against the receiver's window and against its check. */
+static int apply_ops(struct pfs_decoder *dec, const struct pfs_block_info *in, const uint8_t *lit,
+		     uint8_t *out)
+{
+	uint64_t out_pos = 0;
+
+	for (uint32_t i = 0; i < in->n_ops; i++) {
+		const struct pfs_op *op = &dec->op[i];
+		const struct pfs_log *log = dec->log[op->log];
+
+		memcpy(out + out_pos, lit, op->lit_len);
+		lit += op->lit_len;
+		out_pos += op->lit_len;
+		if (op->match_len == 0)
+			continue;
+		if (!log || !pfs_log_readable(log, op->off, op->match_len))
+			return PFS_ERR_POINTER_RANGE;
+		pfs_log_read(log, op->off, out + out_pos, op->match_len);
+		if ((uint32_t)XXH3_64bits(out + out_pos, op->match_len) != op->check)
+			return PFS_ERR_POINTER_CHECK;
+		out_pos += op->match_len;
+	}
 	return 0;
 }
 
@@ -176,7 +201,7 @@ int pfs_decoder_decode(struct pfs_decoder *dec, const uint8_t *blk, size_t len, 
 		       size_t out_cap, struct pfs_block_info *info)
 {
 	struct pfs_block_layout lay;
-	const uint8_t *lit, *ops;
+	const uint8_t *lit = NULL, *ops;
 	int rc;
 
 	rc = pfs_block_parse(blk, len, &lay);
@@ -186,9 +211,8 @@ int pfs_decoder_decode(struct pfs_decoder *dec, const uint8_t *blk, size_t len, 
 		return PFS_ERR_LIMIT;
 	if (out_cap < lay.info.out_len)
 		return PFS_ERR_BUF_TOO_SMALL;
-	rc = unpack_literals(dec, &lay, &lit);
-	if (rc)
-		return rc;
+	if (lay.info.n_ops > pfs_block_max_ops(dec->block_max))
+		return PFS_ERR_LIMIT;
 	ops = lay.ops;
 	if (lay.info.flags & PFS_BLOCK_OPS_ZSTD) {
 		rc = inflate(dec, dec->ops, lay.ops_raw_len, lay.ops, lay.info.ops_len, NULL, 0);
@@ -196,7 +220,11 @@ int pfs_decoder_decode(struct pfs_decoder *dec, const uint8_t *blk, size_t len, 
 			return rc;
 		ops = dec->ops;
 	}
-	rc = run_ops(dec, &lay, ops, lit, out);
+	rc = parse_ops(dec, &lay, ops);
+	if (!rc)
+		rc = unpack_literals(dec, &lay, &lit);
+	if (!rc)
+		rc = apply_ops(dec, &lay.info, lit, out);
 	if (rc)
 		return rc;
 	/* the same bytes at the same offset as the sender's tx log */

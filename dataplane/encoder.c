@@ -33,13 +33,6 @@
 #define ANCHOR_WINDOW 32  /* bytes fingerprinted at an anchor */
 #define RESYNC_PROBE 16   /* bytes past a pointer's end probed at the repeat offset */
 
-struct op {
-	uint32_t lit_len, match_len;
-	uint64_t off;
-	uint32_t check;
-	uint8_t log;
-};
-
 struct match {
 	size_t start, end; /* in[start, end) == log[off, off + end - start) */
 	uint64_t off;
@@ -57,7 +50,8 @@ struct pfs_encoder {
 	uint8_t *lit_enc;  /* compressed literals */
 	uint8_t *ops_raw;  /* serialized ops */
 	uint8_t *ops_enc;  /* compressed ops */
-	struct op *ops;
+	uint8_t *dict;     /* what the literals are compressed against */
+	struct pfs_op *ops;
 	uint32_t *anchors; /* anchors met in literals, in input order */
 	size_t nops, nanchors, lit_len;
 	/* Repeat candidate: input position p continues at log offset p + rep_delta,
@@ -102,11 +96,12 @@ int pfs_encoder_new(struct pfs_encoder **out, const struct pfs_codec_config *cfg
 	enc->ops_raw = malloc(max_ops * PFS_OP_MAX_BYTES);
 	enc->ops_enc = malloc(ZSTD_compressBound(max_ops * PFS_OP_MAX_BYTES));
 	enc->ops = malloc(max_ops * sizeof(*enc->ops));
+	enc->dict = malloc(PFS_BLOCK_DICT_MAX);
 	/* anchors are chunk starts inside literals: one per minimum chunk length,
 	 * plus one where each pointer ends */
 	enc->anchors = malloc((cfg->lit_max / enc->chunker.min + max_ops + 2) *
 			      sizeof(*enc->anchors));
-	if (!enc->zc || !enc->lit || !enc->lit_enc || !enc->ops_raw || !enc->ops_enc || !enc->ops ||
+	if (!enc->zc || !enc->lit || !enc->lit_enc || !enc->ops_raw || !enc->ops_enc || !enc->ops || !enc->dict ||
 	    !enc->anchors) {
 		pfs_encoder_free(enc);
 		snprintf(err, errlen, "out of memory for encoder buffers (block size %u)",
@@ -127,6 +122,7 @@ void pfs_encoder_free(struct pfs_encoder *enc)
 	free(enc->ops_raw);
 	free(enc->ops_enc);
 	free(enc->ops);
+	free(enc->dict);
 	free(enc->anchors);
 	free(enc);
 }
@@ -229,7 +225,7 @@ static void index_block(struct pfs_encoder *enc, const uint8_t *in, size_t n, ui
 static void emit(struct pfs_encoder *enc, const uint8_t *in, size_t lit_start,
 		 const struct match *m)
 {
-	struct op *op = &enc->ops[enc->nops++];
+	struct pfs_op *op = &enc->ops[enc->nops++];
 	size_t len = m->end - m->start;
 
 	take_literals(enc, in, lit_start, m->start);
@@ -294,7 +290,7 @@ static size_t find_ops(struct pfs_encoder *enc, const uint8_t *in, size_t n)
 		a = n;
 	if (lit_start < a) {
 		take_literals(enc, in, lit_start, a);
-		enc->ops[enc->nops++] = (struct op){ .lit_len = (uint32_t)(a - lit_start) };
+		enc->ops[enc->nops++] = (struct pfs_op){ .lit_len = (uint32_t)(a - lit_start) };
 	}
 	return a;
 }
@@ -305,7 +301,7 @@ static size_t serialize_ops(const struct pfs_encoder *enc, uint8_t *p)
 	size_t n = 0;
 
 	for (size_t i = 0; i < enc->nops; i++) {
-		const struct op *op = &enc->ops[i];
+		const struct pfs_op *op = &enc->ops[i];
 
 		n += pfs_varint_put(p + n, op->lit_len);
 		n += pfs_varint_put(p + n, op->match_len);
@@ -325,15 +321,15 @@ static size_t serialize_ops(const struct pfs_encoder *enc, uint8_t *p)
 
 /* Compresses src into dst if that saves at least 1/32 of it; returns the
  * compressed size or 0 to send src raw. */
-static size_t squeeze(struct pfs_encoder *enc, uint8_t *dst, size_t cap, const uint8_t *src,
-		      size_t len, const uint8_t *prefix, size_t prefix_len)
+static size_t squeeze(struct pfs_encoder *enc, int level, uint8_t *dst, size_t cap,
+		      const uint8_t *src, size_t len, const uint8_t *prefix, size_t prefix_len)
 {
 	size_t r;
 
-	if (enc->cfg.level == 0 || len < 64)
+	if (level == 0 || len < 64)
 		return 0;
 	ZSTD_CCtx_reset(enc->zc, ZSTD_reset_session_only);
-	ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_compressionLevel, enc->cfg.level);
+	ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_compressionLevel, level);
 	ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_checksumFlag, 0);
 	ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_contentSizeFlag, 0);
 	if (prefix_len)
@@ -344,22 +340,65 @@ static size_t squeeze(struct pfs_encoder *enc, uint8_t *dst, size_t cap, const u
 	return r;
 }
 
-/* The acknowledged tx-log bytes just below the frontier, as far as they are
- * contiguous in memory (zstd needs one span). */
+/* The acknowledged tx-log bytes just below the frontier: recent traffic. */
 static size_t choose_prefix(const struct pfs_encoder *enc, uint64_t *off)
 {
 	const struct pfs_log *log = enc->log[0];
 	uint64_t end = log->frontier, lo = point_floor(enc, log), len = enc->cfg.prefix_max;
-	uint64_t phys = end & log->mask;
 
 	if (len == 0 || end <= lo)
 		return 0;
 	if (len > end - lo)
 		len = end - lo;
-	if (phys != 0 && len > phys)
-		len = phys;
 	*off = end - len;
 	return (size_t)len;
+}
+
+/*
+ * Compresses the block's literals against a dictionary the receiver can
+ * rebuild (pfs_block_dict): recent traffic if a prefix is configured, and the
+ * log bytes each literal run replaced. Sets the flags and returns the section
+ * size, or 0 to send the literals raw.
+ */
+static size_t pack_literals(struct pfs_encoder *enc, struct pfs_block_info *bi)
+{
+	uint64_t prefix_off = 0;
+	size_t prefix_len, r;
+	long dict_len;
+	int level;
+
+	if (enc->cfg.level == 0 || enc->lit_len < 64)
+		return 0;
+	prefix_len = choose_prefix(enc, &prefix_off);
+	if (prefix_len) {
+		bi->flags |= PFS_BLOCK_PREFIX;
+		bi->prefix_off = prefix_off;
+		bi->prefix_len = (uint32_t)prefix_len;
+	}
+	bi->flags |= PFS_BLOCK_GAPDICT;
+	bi->dict_hi = enc->log[0]->frontier;
+	bi->dict_lo = point_floor(enc, enc->log[0]);
+	if (bi->dict_lo > bi->dict_hi)
+		bi->dict_lo = bi->dict_hi;
+	dict_len = pfs_block_dict(bi, enc->ops, enc->nops, enc->log, enc->dict,
+				  PFS_BLOCK_DICT_MAX);
+	if (dict_len < 0)
+		dict_len = 0; /* cannot happen: every range lies between verified pointers */
+	if ((size_t)dict_len <= prefix_len) {
+		bi->flags &= ~PFS_BLOCK_GAPDICT; /* nothing around the pointers: say so */
+		bi->dict_lo = bi->dict_hi = 0;
+	}
+	level = (uint64_t)enc->lit_len * 4 <= bi->out_len ? enc->cfg.sparse_level : enc->cfg.level;
+	r = squeeze(enc, level, enc->lit_enc, ZSTD_compressBound(enc->cfg.lit_max), enc->lit,
+		    enc->lit_len, enc->dict, (size_t)dict_len);
+	if (!r) {
+		bi->flags &= ~(PFS_BLOCK_PREFIX | PFS_BLOCK_GAPDICT);
+		bi->prefix_off = bi->prefix_len = 0;
+		bi->dict_lo = bi->dict_hi = 0;
+		return 0;
+	}
+	bi->flags |= PFS_BLOCK_LIT_ZSTD;
+	return r;
 }
 
 int pfs_encoder_encode(struct pfs_encoder *enc, uint64_t stream_id, uint64_t stream_off,
@@ -397,28 +436,15 @@ int pfs_encoder_encode(struct pfs_encoder *enc, uint64_t stream_id, uint64_t str
 		bi.flags |= PFS_BLOCK_MATERIAL;
 
 	/* literals */
-	const uint8_t *prefix = NULL;
-	size_t prefix_len = choose_prefix(enc, &bi.prefix_off);
-	if (prefix_len)
-		prefix = pfs_log_at(tx, bi.prefix_off);
-	lit_sec = squeeze(enc, enc->lit_enc, ZSTD_compressBound(enc->cfg.lit_max), enc->lit,
-			  enc->lit_len, prefix, prefix_len);
+	lit_sec = pack_literals(enc, &bi);
 	lit_src = lit_sec ? enc->lit_enc : enc->lit;
-	if (lit_sec) {
-		bi.flags |= PFS_BLOCK_LIT_ZSTD;
-		if (prefix_len) {
-			bi.flags |= PFS_BLOCK_PREFIX;
-			bi.prefix_len = (uint32_t)prefix_len;
-		}
-	} else {
+	if (!lit_sec)
 		lit_sec = enc->lit_len;
-		bi.prefix_off = 0;
-	}
 	bi.lit_enc_len = (uint32_t)lit_sec;
 
 	/* ops */
 	ops_raw_len = serialize_ops(enc, enc->ops_raw);
-	ops_sec = ops_raw_len >= 128 ? squeeze(enc, enc->ops_enc,
+	ops_sec = ops_raw_len >= 128 ? squeeze(enc, enc->cfg.level, enc->ops_enc,
 					       ZSTD_compressBound(ops_raw_len), enc->ops_raw,
 					       ops_raw_len, NULL, 0)
 				     : 0;

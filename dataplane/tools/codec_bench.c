@@ -240,7 +240,7 @@ static double zstd_speed(const struct input *in, int level, size_t *csize)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pfs-codec-bench [--base OLD]... --target NEW [--block-size N]\n"
-		   "         [--avg-chunk N] [--min-match N] [--log-size N] [--level N]\n"
+		   "         [--avg-chunk N] [--min-match N] [--log-size N] [--level N] [--sparse-level N]\n"
 		   "         [--prefix N] [--margin N] [--index-rx] [--json]\n");
 }
 
@@ -250,7 +250,7 @@ int main(int argc, char **argv)
 		{ "base", required_argument, 0, 'b' },	  { "target", required_argument, 0, 't' },
 		{ "block-size", required_argument, 0, 'B' }, { "lit-max", required_argument, 0, 'T' }, { "avg-chunk", required_argument, 0, 'c' },
 		{ "chunk-level", required_argument, 0, 'n' }, { "min-match", required_argument, 0, 'm' },  { "log-size", required_argument, 0, 'L' },
-		{ "level", required_argument, 0, 'l' },	  { "prefix", required_argument, 0, 'p' },
+		{ "level", required_argument, 0, 'l' }, { "sparse-level", required_argument, 0, 's' },	  { "prefix", required_argument, 0, 'p' },
 		{ "margin", required_argument, 0, 'M' },	  { "index-rx", no_argument, 0, 'x' },
 		{ "json", no_argument, 0, 'j' },		  { "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -277,6 +277,7 @@ int main(int argc, char **argv)
 		case 'm': b.cfg.min_match = (uint32_t)parse_size("--min-match", optarg); break;
 		case 'L': b.log_size = parse_size("--log-size", optarg); break;
 		case 'l': b.cfg.level = atoi(optarg); break;
+		case 's': b.cfg.sparse_level = atoi(optarg); break;
 		case 'p': b.cfg.prefix_max = (uint32_t)parse_size("--prefix", optarg); break;
 		case 'M': b.cfg.margin = parse_size("--margin", optarg); break;
 		case 'x': b.index_rx = 1; break;
@@ -324,9 +325,9 @@ int main(int argc, char **argv)
 	printf("  \"roundtrip_ok\": %s,\n", t.ok ? "true" : "false");
 	printf("  \"log_backing\": \"%s\",\n", pfs_log_backing_name(b.tx->backing));
 	printf("  \"config\": {\"block_size\": %u, \"lit_max\": %u, \"avg_chunk\": %u, \"chunk_level\": %u, \"min_match\": %u, "
-	       "\"level\": %d, \"prefix\": %u, \"margin\": %llu, \"log_size\": %llu, "
+	       "\"level\": %d, \"sparse_level\": %d, \"prefix\": %u, \"margin\": %llu, \"log_size\": %llu, "
 	       "\"index_rx\": %s}\n",
-	       b.cfg.block_max, b.cfg.lit_max, b.cfg.avg_chunk, b.cfg.chunk_level, b.cfg.min_match, b.cfg.level, b.cfg.prefix_max,
+	       b.cfg.block_max, b.cfg.lit_max, b.cfg.avg_chunk, b.cfg.chunk_level, b.cfg.min_match, b.cfg.level, b.cfg.sparse_level, b.cfg.prefix_max,
 	       (unsigned long long)b.cfg.margin, (unsigned long long)b.log_size,
 	       b.index_rx ? "true" : "false");
 	printf("}\n");
