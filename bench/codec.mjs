@@ -68,7 +68,7 @@ const HELP = `usage: node bench/codec.mjs [options] [-- extra pfs-codec-bench ar
   --tool PATH    codec tool (default build/pfs-codec-bench)
   --data DIR     datasets (default bench/data, made by bench/datasets.sh)
   --out DIR      results directory (default bench/results)
-Arguments after -- go to every pfs-codec-bench run (e.g. -- --log-size 30).`;
+Arguments after -- go to every pfs-codec-bench run (e.g. -- --log-size 1G).`;
 
 function parseArgs(argv) {
   const o = { quick: false, runs: null, cases: null, extra: [],

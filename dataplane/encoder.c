@@ -383,11 +383,12 @@ static size_t pack_literals(struct pfs_encoder *enc, struct pfs_block_info *bi)
 	dict_len = pfs_block_dict(bi, enc->ops, enc->nops, enc->log, enc->dict,
 				  PFS_BLOCK_DICT_MAX);
 	if (dict_len < 0)
-		dict_len = 0; /* cannot happen: every range lies between verified pointers */
+		dict_len = 0; /* cannot happen: every range lies in the window we read */
 	if ((size_t)dict_len <= prefix_len) {
 		bi->flags &= ~PFS_BLOCK_GAPDICT; /* nothing around the pointers: say so */
 		bi->dict_lo = bi->dict_hi = 0;
 	}
+	/* sparse literals: their cost is spread over four times the input */
 	level = (uint64_t)enc->lit_len * 4 <= bi->out_len ? enc->cfg.sparse_level : enc->cfg.level;
 	r = squeeze(enc, level, enc->lit_enc, ZSTD_compressBound(enc->cfg.lit_max), enc->lit,
 		    enc->lit_len, enc->dict, (size_t)dict_len);

@@ -218,23 +218,34 @@ static double chunk_speed(const struct bench *b, const struct input *in)
 	return cuts ? (double)bytes / dt / 1e6 : 0;
 }
 
-/* zstd at the codec's level (3 unless told), whole input as one frame. */
-static double zstd_speed(const struct input *in, int level, size_t *csize)
+/* zstd alone on the target, one frame, at the codec's level (3 unless told):
+ * the reference for encode and decode speed on novel data. */
+static void zstd_speed(const struct input *in, int level, size_t *csize, double *c_mbps,
+		       double *d_mbps)
 {
-	size_t cap = ZSTD_compressBound(in->len);
-	void *dst = malloc(cap);
-	double t0, dt;
+	size_t cap = ZSTD_compressBound(in->len), r;
+	void *dst = malloc(cap), *back = malloc(in->len ? in->len : 1);
+	double t0, t1, t2;
 
-	if (!dst || in->len == 0) {
-		free(dst);
-		*csize = 0;
-		return 0;
-	}
+	*csize = 0;
+	*c_mbps = *d_mbps = 0;
+	if (!dst || !back || in->len == 0)
+		goto out;
+	/* fault the buffers in first: the codec's own buffers are warm too */
+	memset(dst, 0, cap);
+	memset(back, 0, in->len);
 	t0 = now();
 	*csize = ZSTD_compress(dst, cap, in->data, in->len, level);
-	dt = now() - t0;
+	t1 = now();
+	r = ZSTD_decompress(back, in->len, dst, *csize);
+	t2 = now();
+	if (ZSTD_isError(*csize) || ZSTD_isError(r) || r != in->len)
+		die(PFS_ERR_DECOMPRESS, "zstd reference run failed on %s", in->path);
+	*c_mbps = (double)in->len / (t1 - t0) / 1e6;
+	*d_mbps = (double)in->len / (t2 - t1) / 1e6;
+out:
 	free(dst);
-	return (double)in->len / dt / 1e6;
+	free(back);
 }
 
 static void usage(FILE *f)
@@ -302,7 +313,8 @@ int main(int argc, char **argv)
 			die(PFS_ERR_MALFORMED, "base %s did not round-trip", bases[i].path);
 	}
 	send_file(&b, 0, &target, &t);
-	double zspeed = zstd_speed(&target, b.cfg.level ? b.cfg.level : 3, &zsize);
+	double zspeed, zdspeed;
+	zstd_speed(&target, b.cfg.level ? b.cfg.level : 3, &zsize, &zspeed, &zdspeed);
 
 	printf("{\n");
 	printf("  \"input_bytes\": %llu,\n", (unsigned long long)t.input);
@@ -322,6 +334,7 @@ int main(int argc, char **argv)
 	printf("  \"chunk_MBps\": %.1f,\n", chunk_speed(&b, &target));
 	printf("  \"zstd3_MBps\": %.1f,\n", zspeed);
 	printf("  \"zstd3_bytes\": %zu,\n", zsize);
+	printf("  \"zstd3_decode_MBps\": %.1f,\n", zdspeed);
 	printf("  \"roundtrip_ok\": %s,\n", t.ok ? "true" : "false");
 	printf("  \"log_backing\": \"%s\",\n", pfs_log_backing_name(b.tx->backing));
 	printf("  \"config\": {\"block_size\": %u, \"lit_max\": %u, \"avg_chunk\": %u, \"chunk_level\": %u, \"min_match\": %u, "
