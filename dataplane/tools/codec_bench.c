@@ -269,7 +269,7 @@ int main(int argc, char **argv)
 	struct bench b = { .log_size = UINT64_C(1) << 30 };
 	struct input bases[MAX_BASES], target = { 0 };
 	struct totals base_t = { 0 }, t = { 0 };
-	int nbases = 0, opt;
+	int nbases = 0, opt, lit_max_given = 0;
 	size_t zsize;
 
 	pfs_codec_config_default(&b.cfg);
@@ -281,7 +281,10 @@ int main(int argc, char **argv)
 			bases[nbases++] = (struct input){ .path = optarg };
 			break;
 		case 't': target.path = optarg; break;
-		case 'T': b.cfg.lit_max = (uint32_t)parse_size("--lit-max", optarg); break;
+		case 'T':
+			b.cfg.lit_max = (uint32_t)parse_size("--lit-max", optarg);
+			lit_max_given = 1;
+			break;
 		case 'B': b.cfg.block_max = (uint32_t)parse_size("--block-size", optarg); break;
 		case 'c': b.cfg.avg_chunk = (uint32_t)parse_size("--avg-chunk", optarg); break;
 		case 'n': b.cfg.chunk_level = (uint32_t)atoi(optarg); break;
@@ -299,6 +302,9 @@ int main(int argc, char **argv)
 	}
 	if (!target.path)
 		die(PFS_ERR_INVALID_ARG, "--target is required");
+	/* a smaller block implies at most that many literals, unless told otherwise */
+	if (!lit_max_given && b.cfg.lit_max > b.cfg.block_max)
+		b.cfg.lit_max = b.cfg.block_max;
 	for (int i = 0; i < nbases; i++)
 		map_input(&bases[i]);
 	map_input(&target);

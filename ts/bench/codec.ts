@@ -23,9 +23,13 @@ export interface CodecBenchOptions {
   target?: string | undefined;
   json?: boolean | undefined;
   blockSize?: number | undefined;
+  litMax?: number | undefined;
   avgChunk?: number | undefined;
+  chunkLevel?: number | undefined;
+  minMatch?: number | undefined;
   logSize?: number | undefined;
   level?: number | undefined;
+  sparseLevel?: number | undefined;
 }
 
 /** The report fields this control plane relies on, in the order they are printed. */
@@ -87,9 +91,13 @@ export async function codecToolArgs(opts: CodecBenchOptions): Promise<string[]> 
   for (const b of opts.base) args.push("--base", b);
   const numeric: [string, number | undefined][] = [
     ["--block-size", opts.blockSize],
+    ["--lit-max", opts.litMax],
     ["--avg-chunk", opts.avgChunk],
+    ["--chunk-level", opts.chunkLevel],
+    ["--min-match", opts.minMatch],
     ["--log-size", opts.logSize],
     ["--level", opts.level],
+    ["--sparse-level", opts.sparseLevel],
   ];
   for (const [flag, v] of numeric) if (v !== undefined) args.push(flag, String(v));
   args.push("--json");

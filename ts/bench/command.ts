@@ -36,9 +36,13 @@ interface CodecFlags {
   target?: string;
   json?: boolean;
   blockSize?: number;
+  litMax?: number;
   avgChunk?: number;
+  chunkLevel?: number;
+  minMatch?: number;
   logSize?: number;
   level?: number;
+  sparseLevel?: number;
 }
 
 /** Adds `bench` and its subcommands to `program`; `setExit` receives each action's exit code. */
@@ -62,10 +66,14 @@ Examples:
     .option("--base <OLD>", "a file the peer already has (repeatable, sent in order)", collect, [])
     .option("--target <NEW>", "the file to send (required)")
     .option("--json", "print the report as JSON")
-    .option("--block-size <BYTES>", "input bytes per block (e.g. 128K)", sizeOption)
-    .option("--avg-chunk <BYTES>", "average anchor spacing, a power of two (e.g. 1K)", sizeOption)
-    .option("--log-size <BYTES>", "capacity of each blob log, a power of two (e.g. 1G)", sizeOption)
-    .option("--level <N>", "zstd level for literals (0 = never compress)", intOption)
+    .option("--block-size <BYTES>", "most input bytes per block (default 4M)", sizeOption)
+    .option("--lit-max <BYTES>", "most literal bytes per block (default 128K)", sizeOption)
+    .option("--avg-chunk <BYTES>", "average anchor spacing, a power of two (default 256)", sizeOption)
+    .option("--chunk-level <N>", "chunker normalization level 0..3 (default 0)", intOption)
+    .option("--min-match <BYTES>", "shortest pointer emitted (default 48)", sizeOption)
+    .option("--log-size <BYTES>", "capacity of each blob log, a power of two (default 1G)", sizeOption)
+    .option("--level <N>", "zstd level for literals, 0 = never compress (default 3)", intOption)
+    .option("--sparse-level <N>", "zstd level when literals are <= 1/4 of a block (default 9)", intOption)
     .addHelpText(
       "after",
       `
@@ -90,9 +98,13 @@ Examples:
             target: flags.target,
             json: flags.json,
             blockSize: flags.blockSize,
+            litMax: flags.litMax,
             avgChunk: flags.avgChunk,
+            chunkLevel: flags.chunkLevel,
+            minMatch: flags.minMatch,
             logSize: flags.logSize,
             level: flags.level,
+            sparseLevel: flags.sparseLevel,
           },
           io,
         ),
