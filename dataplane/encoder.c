@@ -169,17 +169,16 @@ static size_t try_repeat(const struct pfs_encoder *enc, const uint8_t *in, size_
 		      m);
 }
 
-/* Best match at anchor a, or length 0. */
+/* Best match at anchor a, whose fingerprint is fp, or length 0. */
 static size_t find_match(const struct pfs_encoder *enc, const uint8_t *in, size_t a,
-			 size_t lit_start, size_t n, struct match *best)
+			 size_t lit_start, size_t n, uint64_t fp, struct match *best)
 {
 	size_t blen = try_repeat(enc, in, a, lit_start, n, best);
-	uint64_t fp, cand[PFS_INDEX_WAYS];
+	uint64_t cand[PFS_INDEX_WAYS];
 	struct match m;
 
 	if (n - a < ANCHOR_WINDOW)
 		return blen;
-	fp = pfs_fingerprint(enc->keys, in + a, ANCHOR_WINDOW);
 	for (int id = 0; id < 2; id++) {
 		if (!enc->index[id])
 			continue;
@@ -257,13 +256,37 @@ static size_t probe_resync(const struct pfs_encoder *enc, const uint8_t *in, siz
  * block covers: all of it, or less where lit_max literal bytes or the op limit
  * are reached.
  */
+static uint64_t anchor_fp(struct pfs_encoder *enc, const uint8_t *in, size_t a, size_t n)
+{
+	uint64_t fp;
+
+	if (n - a < ANCHOR_WINDOW)
+		return 0;
+	fp = pfs_fingerprint(enc->keys, in + a, ANCHOR_WINDOW);
+	for (int id = 0; id < 2; id++)
+		if (enc->index[id])
+			pfs_index_prefetch(enc->index[id], fp);
+	return fp;
+}
+
 static size_t find_ops(struct pfs_encoder *enc, const uint8_t *in, size_t n)
 {
 	size_t a = 0, lit_start = 0, max_ops = pfs_block_max_ops(enc->cfg.block_max);
+	size_t next_at = SIZE_MAX, chunk;
+	uint64_t fp, next_fp = 0;
 	struct match m;
 
 	while (a < n) {
-		if (find_match(enc, in, a, lit_start, n, &m) >= enc->cfg.min_match &&
+		/*
+		 * Find the next anchor first and start loading its index bucket,
+		 * so that the cache miss overlaps this anchor's work instead of
+		 * stalling the next one (wasted when this anchor matches).
+		 */
+		fp = a == next_at ? next_fp : anchor_fp(enc, in, a, n);
+		chunk = pfs_chunker_next(&enc->chunker, in + a, n - a);
+		next_at = a + chunk;
+		next_fp = next_at < n ? anchor_fp(enc, in, next_at, n) : 0;
+		if (find_match(enc, in, a, lit_start, n, fp, &m) >= enc->cfg.min_match &&
 		    m.start - lit_start <= enc->cfg.lit_max - enc->lit_len) {
 			/* anchors the match swallowed backwards are not literals */
 			while (enc->nanchors && enc->anchors[enc->nanchors - 1] >= m.start)
@@ -280,7 +303,7 @@ static size_t find_ops(struct pfs_encoder *enc, const uint8_t *in, size_t n)
 		}
 		if (n - a >= ANCHOR_WINDOW)
 			enc->anchors[enc->nanchors++] = (uint32_t)a;
-		a += pfs_chunker_next(&enc->chunker, in + a, n - a);
+		a = next_at;
 		if (a - lit_start >= enc->cfg.lit_max - enc->lit_len) {
 			a = lit_start + (enc->cfg.lit_max - enc->lit_len);
 			break;

@@ -42,6 +42,12 @@ uint64_t pfs_index_bytes_for(uint64_t log_capacity, uint32_t avg_chunk);
 
 void pfs_index_insert(struct pfs_index *ix, uint64_t fp, uint64_t off);
 
+/* Starts loading fp's bucket into the cache (a lookup soon after won't wait). */
+static inline void pfs_index_prefetch(const struct pfs_index *ix, uint64_t fp)
+{
+	__builtin_prefetch(ix->slots + (fp & ix->bucket_mask) * PFS_INDEX_WAYS);
+}
+
 /* Writes up to PFS_INDEX_WAYS candidate offsets >= lower for fp into cand,
  * newest first; returns how many. */
 int pfs_index_lookup(const struct pfs_index *ix, uint64_t fp, uint64_t lower,
