@@ -8,7 +8,7 @@
  * average — at the price of making a boundary depend on where its chunk began,
  * so two streams that share content from different starting points resynchronize
  * later. The codec uses the chunk starts as anchors and prefers level 0 for that
- * reason (docs/decisions/0002-anchor-chunking.md).
+ * reason (docs/decisions/0002-anchors-without-normalization.md).
  *
  * The gear table comes from the pair key (keys.h), so where boundaries fall
  * reveals nothing across peer pairs.

@@ -123,14 +123,15 @@ void pfs_encoder_free(struct pfs_encoder *enc);
  * Encodes a prefix of in[0..in_len) as one block into out: it stops at
  * in_len, at block_max input bytes, at lit_max literal bytes or at
  * PFS_BLOCK_OPS_MAX ops, and *consumed says where (>= 1 when in_len > 0; an
- * empty input makes one empty block). It
- * appends to the tx log what the receiver will append to its rx log: nothing
- * when the block is a single pointer, else the whole block (literals included),
- * so that the log holds recent traffic contiguously and the next version of
- * the same bytes matches in long runs (docs/decisions/0001-materialize.md).
- * Pointers name only bytes below each
- * log's acknowledged frontier and at least `margin` above its lower bound, each
- * confirmed bytewise. On success *out_len is the block's size and info (may be
+ * empty input makes one empty block). It appends to the tx log what the
+ * receiver will append to its rx log: nothing when the block is a single
+ * pointer, else the whole block (literals included), so that the log holds
+ * recent traffic contiguously and the next version of the same bytes matches in
+ * long runs (docs/decisions/0001-materialize-fragmented-blocks.md).
+ * Pointers name only bytes at least `margin` above a log's lower bound and
+ * below the tx log's acknowledged frontier (set by the caller as the peer
+ * acknowledges) or the rx log's contiguously written end, each confirmed
+ * bytewise. On success *out_len is the block's size and info (may be
  * NULL) describes it. Returns 0, PFS_ERR_INVALID_ARG, PFS_ERR_BUF_TOO_SMALL
  * (out_cap < pfs_block_bound(cfg)) or PFS_ERR_OUT_OF_ORDER.
  */

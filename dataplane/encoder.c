@@ -134,15 +134,25 @@ static uint64_t point_floor(const struct pfs_encoder *enc, const struct pfs_log 
 }
 
 /*
+ * Highest offset (exclusive) a pointer into log id may reach: in the tx log,
+ * what the receiver has acknowledged; in the rx log, what this end has itself
+ * received and written (DESIGN §3.2).
+ */
+static uint64_t point_ceiling(const struct pfs_encoder *enc, int id)
+{
+	return id == PFS_LOG_SENDER_TX ? enc->log[id]->frontier : enc->log[id]->contig;
+}
+
+/*
  * Extends a candidate: input position a corresponds to log offset cand. Only
- * bytes in [floor, frontier) of the log may be named, and the match may reach
+ * bytes in [floor, ceiling) of the log may be named, and the match may reach
  * back no further than the pending literal run (lit_start).
  */
 static size_t extend(const struct pfs_encoder *enc, int id, uint64_t cand, const uint8_t *in,
 		     size_t a, size_t lit_start, size_t n, struct match *m)
 {
 	const struct pfs_log *log = enc->log[id];
-	uint64_t lo = point_floor(enc, log), hi = log->frontier;
+	uint64_t lo = point_floor(enc, log), hi = point_ceiling(enc, id);
 	size_t fwd, back;
 
 	if (cand < lo || cand >= hi)

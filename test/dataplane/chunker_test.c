@@ -41,9 +41,10 @@ static void fill_random(uint8_t *p, size_t n)
 /* Word salad: low entropy, irregular, like source code or logs. */
 static void fill_text(uint8_t *p, size_t n)
 {
-	static const char *words[] = { "the ", "packet ", "log ", "offset ", "pointer ", "block ",
-				       "= ", "0;\n", "if (", ") {\n", "\treturn ", "struct ",
-				       "uint64_t ", "chunk ", "}\n", "error: ", "ok\n" };
+	static const char *words[] = { "the ",	    "packet ", "log ",	    "offset ", "pointer ",
+				       "block ",    "= ",      "0;\n",	    "if (",    ") {\n",
+				       "\treturn ", "struct ", "uint64_t ", "chunk ",  "}\n",
+				       "error: ",   "ok\n" };
 	size_t i = 0;
 
 	while (i < n) {
@@ -100,24 +101,36 @@ PFS_TEST(fast_chunker_equals_reference_on_random_and_low_entropy_data)
 	for (int kind = 0; kind < 5; kind++) {
 		seed(s + (uint64_t)kind);
 		switch (kind) {
-		case 0: fill_random(buf, n); break;
-		case 1: memset(buf, 0, n); break;
-		case 2: fill_pattern(buf, n, 7); break;
-		case 3: fill_pattern(buf, n, 4096 + 3); break;
-		case 4: fill_text(buf, n); break;
+		case 0:
+			fill_random(buf, n);
+			break;
+		case 1:
+			memset(buf, 0, n);
+			break;
+		case 2:
+			fill_pattern(buf, n, 7);
+			break;
+		case 3:
+			fill_pattern(buf, n, 4096 + 3);
+			break;
+		case 4:
+			fill_text(buf, n);
+			break;
 		}
 		for (unsigned level = 0; level <= PFS_CHUNK_LEVEL_MAX; level++) {
 			for (size_t a = 0; a < NAVGS; a++) {
 				struct pfs_chunker c;
 
-				CHECK_EQ(pfs_chunker_init(&c, test_keys(0)->gear, avgs[a], level), 0);
+				CHECK_EQ(pfs_chunker_init(&c, test_keys(0)->gear, avgs[a], level),
+					 0);
 				for (size_t pos = 0; pos < n;) {
 					size_t fast = pfs_chunker_next(&c, buf + pos, n - pos);
 					size_t ref = pfs_chunker_next_ref(&c, buf + pos, n - pos);
 					if (fast != ref) {
-						fprintf(stderr, "seed %#" PRIx64 " kind %d level %u avg %u "
-							"pos %zu: fast %zu ref %zu\n", s, kind, level,
-							avgs[a], pos, fast, ref);
+						fprintf(stderr,
+							"seed %#" PRIx64 " kind %d level %u avg %u "
+							"pos %zu: fast %zu ref %zu\n",
+							s, kind, level, avgs[a], pos, fast, ref);
 						free(buf);
 						CHECK(fast == ref);
 					}
@@ -146,8 +159,9 @@ PFS_TEST(fast_chunker_equals_reference_for_every_length_near_the_limits)
 				size_t fast = pfs_chunker_next(&c, buf + off, n);
 				size_t ref = pfs_chunker_next_ref(&c, buf + off, n);
 				if (fast != ref)
-					fprintf(stderr, "level %u off %zu n %zu: fast %zu ref %zu\n",
-						level, off, n, fast, ref);
+					fprintf(stderr,
+						"level %u off %zu n %zu: fast %zu ref %zu\n", level,
+						off, n, fast, ref);
 				CHECK_EQ(fast, ref);
 			}
 		}
@@ -175,7 +189,8 @@ PFS_TEST(chunk_lengths_respect_min_and_max_except_the_last)
 				struct pfs_chunker c;
 				size_t k, prev = 0;
 
-				CHECK_EQ(pfs_chunker_init(&c, test_keys(0)->gear, avgs[a], level), 0);
+				CHECK_EQ(pfs_chunker_init(&c, test_keys(0)->gear, avgs[a], level),
+					 0);
 				CHECK_EQ(c.min, avgs[a] / 8);
 				CHECK_EQ(c.max, avgs[a] * 8);
 				k = cut_all(&c, buf, n, cuts, n / 16);
@@ -197,10 +212,19 @@ PFS_TEST(chunk_lengths_respect_min_and_max_except_the_last)
 
 PFS_TEST(invalid_average_or_level_is_refused)
 {
-	static const uint32_t bad_avg[] = { 0, 1, 128, PFS_CHUNK_AVG_MIN - 1, PFS_CHUNK_AVG_MIN / 2,
-					    PFS_CHUNK_AVG_MIN + 1, 1000, 3 * 1024, 65535,
-					    PFS_CHUNK_AVG_MAX + 1, PFS_CHUNK_AVG_MAX * 2,
-					    UINT32_MAX, 1u << 31 };
+	static const uint32_t bad_avg[] = { 0,
+					    1,
+					    128,
+					    PFS_CHUNK_AVG_MIN - 1,
+					    PFS_CHUNK_AVG_MIN / 2,
+					    PFS_CHUNK_AVG_MIN + 1,
+					    1000,
+					    3 * 1024,
+					    65535,
+					    PFS_CHUNK_AVG_MAX + 1,
+					    PFS_CHUNK_AVG_MAX * 2,
+					    UINT32_MAX,
+					    1u << 31 };
 	struct pfs_chunker c;
 
 	for (size_t i = 0; i < sizeof(bad_avg) / sizeof(bad_avg[0]); i++)
@@ -253,7 +277,7 @@ PFS_TEST(inserting_bytes_in_front_leaves_later_cuts_in_place_at_level_0)
 			else
 				fill_text(buf, n + ins);
 			CHECK_EQ(pfs_chunker_init(&c, test_keys(0)->gear, 1024, 0), 0);
-			na = cut_all(&c, buf + ins, n, ca, n / 16);  /* B alone */
+			na = cut_all(&c, buf + ins, n, ca, n / 16); /* B alone */
 			nb = cut_all(&c, buf, n + ins, cb, n / 16); /* X || B */
 			/* find the first common cut (shifted), then every later cut of
 			 * B must be a cut of X || B and vice versa */
@@ -264,8 +288,10 @@ PFS_TEST(inserting_bytes_in_front_leaves_later_cuts_in_place_at_level_0)
 					j++;
 			}
 			if (i == na || j == nb || ca[i] > 64 * KIB) {
-				fprintf(stderr, "seed %#" PRIx64 " kind %d insert %zu: no resync "
-					"within 64 KiB\n", s, kind, ins);
+				fprintf(stderr,
+					"seed %#" PRIx64 " kind %d insert %zu: no resync "
+					"within 64 KiB\n",
+					s, kind, ins);
 				CHECK(0);
 			}
 			CHECK_EQ(na - i, nb - j);
@@ -348,8 +374,8 @@ PFS_TEST(average_chunk_length_on_random_data_is_near_the_configured_average)
 			}
 			double mean = (double)n / (double)chunks;
 			if (mean < 0.5 * avgs[a] || mean > 2.0 * avgs[a])
-				fprintf(stderr, "level %u avg %u: mean %.0f over %zu chunks\n", level,
-					avgs[a], mean, chunks);
+				fprintf(stderr, "level %u avg %u: mean %.0f over %zu chunks\n",
+					level, avgs[a], mean, chunks);
 			CHECK(mean >= 0.5 * avgs[a] && mean <= 2.0 * avgs[a]);
 		}
 	}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shared fixture of the codec tests (block_test.c, codec_test.c): a seeded
- * PRNG and data generators, peers with both logs, an encoder and a decoder,
+ * PRNG, data generators and mutators (edits of a stream, corruptions of a
+ * block), peers with both logs, an encoder and a decoder,
  * a stream sender that checks every block, log snapshots, and a reader of a
  * block's op section written from docs (block.h's layout), independent of
  * the decoder, to inspect where pointers point.
@@ -22,16 +23,19 @@
 #define KIB 1024u
 #define MIB (1024u * 1024u)
 
+/* not every test file uses every helper */
+#define FX static __attribute__((unused))
+
 /* ---- seeded randomness ----------------------------------------------------- */
 
 static uint64_t rng_state = 1;
 
-static void rng_seed(uint64_t s)
+FX void rng_seed(uint64_t s)
 {
 	rng_state = s ? s : 1;
 }
 
-static uint64_t rnd(void)
+FX uint64_t rnd(void)
 {
 	/* xorshift64*: reproducible without touching the libc generator */
 	rng_state ^= rng_state >> 12;
@@ -40,23 +44,24 @@ static uint64_t rnd(void)
 	return rng_state * 0x2545f4914f6cdd1d;
 }
 
-static uint64_t rnd_below(uint64_t n)
+FX uint64_t rnd_below(uint64_t n)
 {
 	return n ? rnd() % n : 0;
 }
 
-static void fill_random(uint8_t *p, size_t n)
+FX void fill_random(uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		p[i] = (uint8_t)rnd();
 }
 
 /* Text-like bytes: words from a small vocabulary, compressible by zstd. */
-static void fill_text(uint8_t *p, size_t n)
+FX void fill_text(uint8_t *p, size_t n)
 {
-	static const char *w[] = { "the ", "packet ", "log ", "offset ", "pointer ", "block ",
-				   "= ", "0;\n", "if (", ") {\n", "\treturn ", "struct ", "}\n",
-				   "uint64_t ", "chunk ", "error: ", "ok\n", "frame ", "ack " };
+	static const char *w[] = { "the ",	"packet ", "log ",   "offset ",	  "pointer ",
+				   "block ",	"= ",	   "0;\n",   "if (",	  ") {\n",
+				   "\treturn ", "struct ", "}\n",    "uint64_t ", "chunk ",
+				   "error: ",	"ok\n",	   "frame ", "ack " };
 	size_t i = 0;
 
 	while (i < n) {
@@ -68,7 +73,7 @@ static void fill_text(uint8_t *p, size_t n)
 
 /* Random runs, each either new bytes or a copy of earlier bytes from up to
  * max_dist back: redundancy at random distances. */
-static void fill_repeats(uint8_t *p, size_t n, size_t max_dist)
+FX void fill_repeats(uint8_t *p, size_t n, size_t max_dist)
 {
 	size_t i = 0;
 
@@ -87,9 +92,75 @@ static void fill_repeats(uint8_t *p, size_t n, size_t max_dist)
 	}
 }
 
+/* ---- mutations ------------------------------------------------------------------ */
+
+/* Applies n_edits random substitutions, insertions and deletions of up to
+ * 64 bytes; returns the new length (dst holds up to n + 64 * n_edits). */
+FX size_t edit(const uint8_t *src, size_t n, uint8_t *dst, int n_edits)
+{
+	size_t step = n / (size_t)n_edits, si = 0, di = 0;
+
+	for (int e = 0; e < n_edits; e++) {
+		size_t at = (size_t)e * step + rnd_below(step / 2), k = 1 + rnd_below(64);
+		memcpy(dst + di, src + si, at - si);
+		di += at - si;
+		si = at;
+		switch (rnd_below(3)) {
+		case 0: /* substitute */
+			fill_random(dst + di, k);
+			di += k;
+			si += k;
+			break;
+		case 1: /* insert */
+			fill_random(dst + di, k);
+			di += k;
+			break;
+		default: /* delete */
+			si += k;
+		}
+	}
+	memcpy(dst + di, src + si, n - si);
+	return di + n - si;
+}
+
+/* A corrupted copy of blk (kind 0..4) in dst; 0 if it equals an input. */
+FX size_t corrupt(int kind, const uint8_t *blk, size_t len, const uint8_t *other, size_t olen,
+		  uint8_t *dst)
+{
+	size_t n = len, cut;
+
+	memcpy(dst, blk, len);
+	switch (kind) {
+	case 0: /* a few random byte overwrites */
+		for (uint64_t k = 1 + rnd_below(4); k > 0; k--)
+			dst[rnd_below(len)] = (uint8_t)rnd();
+		break;
+	case 1: /* one or two bit flips */
+		dst[rnd_below(len)] ^= (uint8_t)(1u << rnd_below(8));
+		dst[rnd_below(len)] ^= (uint8_t)(rnd_below(2) << rnd_below(8));
+		break;
+	case 2: /* truncation */
+		n = rnd_below(len);
+		break;
+	case 3: /* head of this block, tail of another */
+		cut = 1 + rnd_below(len - 1);
+		if (olen <= cut)
+			return 0;
+		memcpy(dst + cut, other + cut, olen - cut);
+		n = olen;
+		break;
+	default: /* extra bytes */
+		for (uint64_t k = 1 + rnd_below(8); k > 0; k--)
+			dst[n++] = (uint8_t)rnd();
+	}
+	if ((n == len && memcmp(dst, blk, len) == 0) || (n == olen && memcmp(dst, other, n) == 0))
+		return 0;
+	return n;
+}
+
 /* ---- keys and peers -------------------------------------------------------- */
 
-static const struct pfs_codec_keys *test_keys(void)
+FX const struct pfs_codec_keys *test_keys(void)
 {
 	static struct pfs_codec_keys k;
 	static int ready;
@@ -104,7 +175,7 @@ static const struct pfs_codec_keys *test_keys(void)
 	return &k;
 }
 
-static struct pfs_codec_config small_config(void)
+FX struct pfs_codec_config small_config(void)
 {
 	struct pfs_codec_config cfg;
 
@@ -114,7 +185,7 @@ static struct pfs_codec_config small_config(void)
 	return cfg;
 }
 
-static struct pfs_log *open_log(uint64_t cap)
+FX struct pfs_log *open_log(uint64_t cap)
 {
 	struct pfs_log_config lc = { .capacity = cap, .huge = PFS_HUGE_NEVER, .epoch = 5 };
 	struct pfs_log *log = NULL;
@@ -140,7 +211,7 @@ struct peer {
 	size_t wire_cap;
 };
 
-static int peer_open(struct peer *p, const struct pfs_codec_config *cfg, uint64_t cap, int bidir)
+FX int peer_open(struct peer *p, const struct pfs_codec_config *cfg, uint64_t cap, int bidir)
 {
 	uint64_t ib = pfs_index_bytes_for(cap, cfg->avg_chunk);
 	char err[256] = "";
@@ -167,7 +238,7 @@ static int peer_open(struct peer *p, const struct pfs_codec_config *cfg, uint64_
 	return p->wire && p->out ? 0 : -1;
 }
 
-static void peer_close(struct peer *p)
+FX void peer_close(struct peer *p)
 {
 	pfs_encoder_free(p->enc);
 	pfs_decoder_free(p->dec);
@@ -184,6 +255,7 @@ static void peer_close(struct peer *p)
 
 struct xfer {
 	uint64_t in, wire, blocks, ptrs;
+	uint32_t flags; /* every flag some block carried */
 };
 
 /*
@@ -192,16 +264,16 @@ struct xfer {
  * acknowledges each block (the sender's frontier follows the receiver's
  * contig). Returns 0, or the first error (printed with its position).
  */
-static int send_stream(struct peer *from, struct peer *to, uint64_t stream, const uint8_t *in,
-		       size_t n, int ack, struct xfer *x)
+FX int send_stream(struct peer *from, struct peer *to, uint64_t stream, const uint8_t *in, size_t n,
+		   int ack, struct xfer *x)
 {
 	struct pfs_block_info ei, di;
 	size_t pos = 0, used, wl;
 	int rc;
 
 	do {
-		rc = pfs_encoder_encode(from->enc, stream, pos, in + pos, n - pos, &used, from->wire,
-					from->wire_cap, &wl, &ei);
+		rc = pfs_encoder_encode(from->enc, stream, pos, in + pos, n - pos, &used,
+					from->wire, from->wire_cap, &wl, &ei);
 		if (rc == 0 && ((n > pos && used == 0) || used > n - pos || wl > from->wire_cap))
 			rc = PFS_ERR_LIMIT;
 		if (rc == 0)
@@ -211,7 +283,8 @@ static int send_stream(struct peer *from, struct peer *to, uint64_t stream, cons
 				di.stream_id != stream || memcmp(to->out, in + pos, used) != 0))
 			rc = PFS_ERR_POINTER_CHECK;
 		if (rc) {
-			fprintf(stderr, "stream %" PRIu64 " at %zu of %zu: %s (seed %#" PRIx64 ")\n",
+			fprintf(stderr,
+				"stream %" PRIu64 " at %zu of %zu: %s (seed %#" PRIx64 ")\n",
 				stream, pos, n, pfs_errname(rc), rng_state);
 			return rc;
 		}
@@ -222,6 +295,7 @@ static int send_stream(struct peer *from, struct peer *to, uint64_t stream, cons
 			x->wire += wl;
 			x->blocks++;
 			x->ptrs += ei.n_ptrs;
+			x->flags |= ei.flags;
 		}
 		pos += used;
 	} while (pos < n);
@@ -230,14 +304,16 @@ static int send_stream(struct peer *from, struct peer *to, uint64_t stream, cons
 
 /* The sender's tx log and the receiver's rx log hold the same bytes at the
  * same offsets over the same window. */
-static int logs_identical(const struct pfs_log *a, const struct pfs_log *b)
+FX int logs_identical(const struct pfs_log *a, const struct pfs_log *b)
 {
 	static uint8_t ba[64 * KIB], bb[64 * KIB];
 	uint64_t lo = pfs_log_lower(a);
 
 	if (a->tail != b->tail || a->contig != b->contig || pfs_log_lower(b) != lo) {
-		fprintf(stderr, "logs differ: tail %" PRIu64 "/%" PRIu64 " contig %" PRIu64
-				"/%" PRIu64 "\n", a->tail, b->tail, a->contig, b->contig);
+		fprintf(stderr,
+			"logs differ: tail %" PRIu64 "/%" PRIu64 " contig %" PRIu64 "/%" PRIu64
+			"\n",
+			a->tail, b->tail, a->contig, b->contig);
 		return 0;
 	}
 	for (uint64_t off = lo; off < a->tail;) {
@@ -253,6 +329,42 @@ static int logs_identical(const struct pfs_log *a, const struct pfs_log *b)
 	return 1;
 }
 
+FX uint8_t *alloc_stream(size_t n)
+{
+	uint8_t *p = malloc(n ? n : 1);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+/* A copy that lives until the next call. */
+FX uint8_t *alloc_copy(const uint8_t *p, size_t n)
+{
+	static uint8_t *copy;
+
+	free(copy);
+	copy = alloc_stream(n);
+	memcpy(copy, p, n);
+	return copy;
+}
+
+FX void fill_kind(int kind, uint8_t *p, size_t n)
+{
+	if (kind == 0)
+		fill_random(p, n);
+	else if (kind == 1)
+		fill_text(p, n);
+	else
+		fill_repeats(p, n, 100 * KIB);
+}
+
+/* Both directions of a pair hold identical logs. */
+FX int pair_synced(const struct peer *a, const struct peer *b)
+{
+	return logs_identical(a->tx, b->rx) && logs_identical(b->tx, a->rx);
+}
+
 /* ---- snapshots: "changes nothing" ------------------------------------------------ */
 
 struct log_snap {
@@ -261,7 +373,7 @@ struct log_snap {
 	struct pfs_log_range pending[PFS_LOG_MAX_PENDING];
 };
 
-static void log_snap(const struct pfs_log *log, struct log_snap *s)
+FX void log_snap(const struct pfs_log *log, struct log_snap *s)
 {
 	memset(s, 0, sizeof(*s));
 	if (!log)
@@ -275,7 +387,7 @@ static void log_snap(const struct pfs_log *log, struct log_snap *s)
 	s->digest = XXH3_64bits(log->ring, log->capacity);
 }
 
-static int log_unchanged(const struct pfs_log *log, const struct log_snap *before)
+FX int log_unchanged(const struct pfs_log *log, const struct log_snap *before)
 {
 	struct log_snap now;
 
@@ -291,7 +403,7 @@ struct ptr {
 	int log;
 };
 
-static uint64_t fx_varint(const uint8_t *p, size_t len, size_t *pos, int *bad)
+FX uint64_t fx_varint(const uint8_t *p, size_t len, size_t *pos, int *bad)
 {
 	uint64_t v = 0;
 
@@ -309,7 +421,7 @@ static uint64_t fx_varint(const uint8_t *p, size_t len, size_t *pos, int *bad)
  * lit_len, match_len, zigzag(off - expected) << 1 | log, with the expected
  * offset continuing the previous pointer into the same log). Returns the
  * count, or -1 if the op section cannot be read. */
-static int block_pointers(const uint8_t *blk, size_t len, struct ptr *out, int max)
+FX int block_pointers(const uint8_t *blk, size_t len, struct ptr *out, int max)
 {
 	static uint8_t raw[PFS_BLOCK_OPS_MAX * 30];
 	struct pfs_block_info bi;
@@ -348,6 +460,30 @@ static int block_pointers(const uint8_t *blk, size_t len, struct ptr *out, int m
 		out_pos += mlen;
 	}
 	return bad || pos != ops_len || out_pos != bi.out_len ? -1 : n;
+}
+
+/* Checks every pointer of a block against the sender's window as it was
+ * when the block was encoded. */
+FX int pointers_in_window(const uint8_t *blk, size_t len, const struct peer *from, uint64_t lower,
+			  uint64_t frontier, uint64_t *count)
+{
+	static struct ptr p[PFS_BLOCK_OPS_MAX];
+	int n = block_pointers(blk, len, p, PFS_BLOCK_OPS_MAX);
+
+	if (n < 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		if (p[i].log != PFS_LOG_SENDER_TX || p[i].off < lower + from->cfg.margin ||
+		    p[i].off + p[i].len > frontier) {
+			fprintf(stderr,
+				"pointer [%" PRIu64 ", +%u) outside [%" PRIu64 " + %" PRIu64
+				", %" PRIu64 ")\n",
+				p[i].off, p[i].len, lower, from->cfg.margin, frontier);
+			return 0;
+		}
+	}
+	*count += (uint64_t)n;
+	return 1;
 }
 
 #endif
