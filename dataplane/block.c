@@ -285,6 +285,16 @@ long pfs_block_dict(const struct pfs_block_info *info, const struct pfs_op *ops,
 	return d.n;
 }
 
+void pfs_index_anchors(struct pfs_index *ix, const struct pfs_chunker *chunker,
+		       const struct pfs_codec_keys *keys, const uint8_t *buf, size_t len,
+		       uint64_t base)
+{
+	for (size_t a = 0; len - a >= PFS_ANCHOR_WINDOW;) {
+		pfs_index_insert(ix, pfs_fingerprint(keys, buf + a, PFS_ANCHOR_WINDOW), base + a);
+		a += pfs_chunker_next(chunker, buf + a, len - a);
+	}
+}
+
 int pfs_block_peek(const uint8_t *blk, size_t len, struct pfs_block_info *info)
 {
 	struct pfs_block_layout lay;

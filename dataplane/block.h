@@ -23,6 +23,9 @@
 /* One op: lit_len, match_len, offset code. */
 #define PFS_OP_MAX_BYTES 30
 
+/* Bytes fingerprinted at an anchor (encoder and receiver-side indexing). */
+#define PFS_ANCHOR_WINDOW 32
+
 /* Largest zstd dictionary a block's literals may be compressed against. */
 #define PFS_BLOCK_DICT_MAX (1u << 20)
 
@@ -67,6 +70,12 @@ size_t pfs_block_put_header(uint8_t *p, const struct pfs_block_info *info, uint3
  */
 long pfs_block_dict(const struct pfs_block_info *info, const struct pfs_op *ops, size_t nops,
 		    struct pfs_log *const logs[2], uint8_t *dict, size_t cap);
+
+/* Indexes every anchor of buf, which the log holds at base. */
+struct pfs_chunker;
+void pfs_index_anchors(struct pfs_index *ix, const struct pfs_chunker *chunker,
+		       const struct pfs_codec_keys *keys, const uint8_t *buf, size_t len,
+		       uint64_t base);
 
 /* Fills in magic, version, flags, length and checksum of an assembled block. */
 void pfs_block_seal(uint8_t *blk, uint32_t len, uint32_t flags);

@@ -19,8 +19,6 @@
 #include "error.h"
 #include "varint.h"
 
-#define ANCHOR_WINDOW 32 /* must match encoder.c's, so indexed anchors are found */
-
 struct pfs_decoder {
 	uint32_t block_max;
 	struct pfs_log *log[2];
@@ -185,18 +183,6 @@ static int apply_ops(struct pfs_decoder *dec, const struct pfs_block_info *in, c
 	return 0;
 }
 
-/* Indexes the anchors of received bytes so the reverse direction can point
- * at them (DESIGN §3.1: either end may point into either log). */
-static void index_received(struct pfs_decoder *dec, const uint8_t *lit, size_t len, uint64_t off)
-{
-	for (size_t a = 0; a < len;) {
-		if (len - a >= ANCHOR_WINDOW)
-			pfs_index_insert(dec->rx_index,
-					 pfs_fingerprint(dec->keys, lit + a, ANCHOR_WINDOW), off + a);
-		a += pfs_chunker_next(&dec->chunker, lit + a, len - a);
-	}
-}
-
 int pfs_decoder_decode(struct pfs_decoder *dec, const uint8_t *blk, size_t len, uint8_t *out,
 		       size_t out_cap, struct pfs_block_info *info)
 {
@@ -236,7 +222,9 @@ int pfs_decoder_decode(struct pfs_decoder *dec, const uint8_t *blk, size_t len, 
 		if (rc)
 			return rc;
 		if (dec->rx_index)
-			index_received(dec, logged, logged_len, lay.info.log_off);
+			/* so the reverse direction can point at them (DESIGN §3.1) */
+			pfs_index_anchors(dec->rx_index, &dec->chunker, dec->keys, logged,
+					  logged_len, lay.info.log_off);
 	}
 	lay.info.ptr_bytes = lay.info.out_len - lay.info.lit_len;
 	if (info)

@@ -2,7 +2,7 @@
 /*
  * Encoder model. A block's input is cut into content-defined chunks; the start
  * of every chunk is an anchor. At each anchor the keyed fingerprint of the next
- * ANCHOR_WINDOW bytes is looked up in the index of each log, and the candidates
+ * PFS_ANCHOR_WINDOW bytes is looked up in the index of each log, and the candidates
  * (plus the "repeat" candidate that continues the previous pointer's alignment)
  * are extended bytewise forwards and backwards; the longest extension of at
  * least min_match bytes becomes a pointer. Bytes between pointers are literals:
@@ -30,8 +30,7 @@
 #include "error.h"
 #include "varint.h"
 
-#define ANCHOR_WINDOW 32  /* bytes fingerprinted at an anchor */
-#define RESYNC_PROBE 16   /* bytes past a pointer's end probed at the repeat offset */
+#define RESYNC_PROBE 16 /* bytes past a pointer's end probed at the repeat offset */
 
 struct match {
 	size_t start, end; /* in[start, end) == log[off, off + end - start) */
@@ -187,7 +186,7 @@ static size_t find_match(const struct pfs_encoder *enc, const uint8_t *in, size_
 	uint64_t cand[PFS_INDEX_WAYS];
 	struct match m;
 
-	if (n - a < ANCHOR_WINDOW)
+	if (n - a < PFS_ANCHOR_WINDOW)
 		return blen;
 	for (int id = 0; id < 2; id++) {
 		if (!enc->index[id])
@@ -220,15 +219,12 @@ static void index_block(struct pfs_encoder *enc, const uint8_t *in, size_t n, ui
 	if (enc->lit_len == n) {
 		for (size_t i = 0; i < enc->nanchors; i++) {
 			size_t a = enc->anchors[i];
-			pfs_index_insert(ix, pfs_fingerprint(enc->keys, in + a, ANCHOR_WINDOW),
+			pfs_index_insert(ix, pfs_fingerprint(enc->keys, in + a, PFS_ANCHOR_WINDOW),
 					 base + a);
 		}
 		return;
 	}
-	for (size_t a = 0; n - a >= ANCHOR_WINDOW;) {
-		pfs_index_insert(ix, pfs_fingerprint(enc->keys, in + a, ANCHOR_WINDOW), base + a);
-		a += pfs_chunker_next(&enc->chunker, in + a, n - a);
-	}
+	pfs_index_anchors(ix, &enc->chunker, enc->keys, in, n, base);
 }
 
 static void emit(struct pfs_encoder *enc, const uint8_t *in, size_t lit_start,
@@ -270,9 +266,9 @@ static uint64_t anchor_fp(struct pfs_encoder *enc, const uint8_t *in, size_t a, 
 {
 	uint64_t fp;
 
-	if (n - a < ANCHOR_WINDOW)
+	if (n - a < PFS_ANCHOR_WINDOW)
 		return 0;
-	fp = pfs_fingerprint(enc->keys, in + a, ANCHOR_WINDOW);
+	fp = pfs_fingerprint(enc->keys, in + a, PFS_ANCHOR_WINDOW);
 	for (int id = 0; id < 2; id++)
 		if (enc->index[id])
 			pfs_index_prefetch(enc->index[id], fp);
@@ -311,7 +307,7 @@ static size_t find_ops(struct pfs_encoder *enc, const uint8_t *in, size_t n)
 				return a; /* the last op slot stays free for literals */
 			continue;
 		}
-		if (n - a >= ANCHOR_WINDOW)
+		if (n - a >= PFS_ANCHOR_WINDOW)
 			enc->anchors[enc->nanchors++] = (uint32_t)a;
 		a = next_at;
 		if (a - lit_start >= enc->cfg.lit_max - enc->lit_len) {
