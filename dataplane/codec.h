@@ -157,7 +157,9 @@ void pfs_decoder_free(struct pfs_decoder *dec);
 
 /*
  * Decodes one block into out (out_cap >= its out_len) and writes to the rx log
- * what the sender wrote to its tx log. Any byte string is safe to pass: it either decodes to the
+ * what the sender wrote to its tx log. Applying a block that writes nothing to
+ * the log (a single pointer, or an empty block) twice is harmless and succeeds;
+ * applying one that writes twice is refused (PFS_ERR_LITERAL_RANGE). Any byte string is safe to pass: it either decodes to the
  * bytes the sender encoded or returns an error, and on error the logs are
  * unchanged (out may hold partial bytes). Returns 0 or one of
  * PFS_ERR_TRUNCATED, PFS_ERR_BAD_MAGIC, PFS_ERR_CHECKSUM, PFS_ERR_LIMIT,
