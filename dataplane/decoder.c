@@ -26,9 +26,8 @@ struct pfs_decoder {
 	struct pfs_index *rx_index;
 	struct pfs_chunker chunker;
 	ZSTD_DCtx *zd;
-	uint8_t *lit;  /* decompressed literals */
 	uint8_t *ops;  /* decompressed op section */
-	uint8_t *dict; /* dictionary for the literals */
+	uint8_t *dict; /* dictionary for the literals, literals decompressed behind it */
 	struct pfs_op *op; /* parsed ops */
 };
 
@@ -54,11 +53,10 @@ int pfs_decoder_new(struct pfs_decoder **out, const struct pfs_codec_config *cfg
 		return PFS_ERR_INVALID_ARG;
 	}
 	dec->zd = ZSTD_createDCtx();
-	dec->lit = malloc(PFS_BLOCK_LIT_MAX);
 	dec->ops = malloc((size_t)pfs_block_max_ops(block_max) * PFS_OP_MAX_BYTES);
 	dec->op = malloc((size_t)pfs_block_max_ops(block_max) * sizeof(*dec->op));
-	dec->dict = malloc(PFS_BLOCK_DICT_MAX);
-	if (!dec->zd || !dec->lit || !dec->ops || !dec->op || !dec->dict) {
+	dec->dict = malloc(PFS_BLOCK_DICT_MAX + PFS_BLOCK_LIT_MAX);
+	if (!dec->zd || !dec->ops || !dec->op || !dec->dict) {
 		pfs_decoder_free(dec);
 		return PFS_ERR_NOMEM;
 	}
@@ -71,7 +69,6 @@ void pfs_decoder_free(struct pfs_decoder *dec)
 	if (!dec)
 		return;
 	ZSTD_freeDCtx(dec->zd);
-	free(dec->lit);
 	free(dec->ops);
 	free(dec->op);
 	free(dec->dict);
@@ -152,8 +149,9 @@ static int unpack_literals(struct pfs_decoder *dec, const struct pfs_block_layou
 	dict_len = pfs_block_dict(in, dec->op, in->n_ops, dec->log, dec->dict, PFS_BLOCK_DICT_MAX);
 	if (dict_len < 0)
 		return (int)dict_len;
-	*lit = dec->lit;
-	return inflate(dec, dec->lit, in->lit_len, lay->lit, in->lit_enc_len, dec->dict,
+	/* right behind the dictionary: zstd's fast path for a contiguous prefix */
+	*lit = dec->dict + dict_len;
+	return inflate(dec, dec->dict + dict_len, in->lit_len, lay->lit, in->lit_enc_len, dec->dict,
 		       (size_t)dict_len);
 }
 
