@@ -8,8 +8,11 @@
  * least min_match bytes becomes a pointer. Bytes between pointers are literals:
  * they are gathered in one buffer and compressed with zstd when that pays.
  * Unless the block is one pointer alone, the whole block is then appended to
- * the tx log — where the receiver will write it too — and its anchors are
- * indexed at their new log offsets, so later traffic can point at them.
+ * the tx log — where the receiver will write it too — and the anchors met in
+ * its literals are indexed at their new log offsets, so later traffic can point
+ * at them. (Bytes a pointer covered are already indexed where it pointed;
+ * indexing their new copy as well measured slower and, over version chains,
+ * larger: the older copy's entries are the ones that keep long matches.)
  *
  * Because matches are extended bytewise past anchors and chunk boundaries, a
  * single anchor hit covers a whole redundant region at memcmp speed, and
@@ -32,6 +35,11 @@
 
 #define RESYNC_PROBE 16 /* bytes past a pointer's end probed at the repeat offset */
 
+struct anchor {
+	uint64_t fp;
+	uint32_t pos;
+};
+
 struct match {
 	size_t start, end; /* in[start, end) == log[off, off + end - start) */
 	uint64_t off;
@@ -52,7 +60,7 @@ struct pfs_encoder {
 	uint8_t *dict;     /* what the literals are compressed against, then a copy
 			    * of the literals right behind it (see pack_literals) */
 	struct pfs_op *ops;
-	uint32_t *anchors; /* anchors met in literals, in input order */
+	struct anchor *anchors; /* anchors met in literals, in input order */
 	size_t nops, nanchors, lit_len;
 	/* Repeat candidate: input position p continues at log offset p + rep_delta,
 	 * positions counted over everything this encoder has consumed. */
@@ -210,22 +218,12 @@ static void take_literals(struct pfs_encoder *enc, const uint8_t *in, size_t fro
 	enc->lit_len += to - from;
 }
 
-/* Indexes the anchors of a block the log now holds at base. A block of
- * literals alone was scanned anchor by anchor already; a mixed block is
- * chunked again as a whole, since its pointers skipped over their bytes. */
-static void index_block(struct pfs_encoder *enc, const uint8_t *in, size_t n, uint64_t base)
+/* Indexes the literal anchors of a block the log now holds at base (their
+ * buckets were prefetched when they were looked up). */
+static void index_block(struct pfs_encoder *enc, uint64_t base)
 {
-	struct pfs_index *ix = enc->index[0];
-
-	if (enc->lit_len == n) {
-		for (size_t i = 0; i < enc->nanchors; i++) {
-			size_t a = enc->anchors[i];
-			pfs_index_insert(ix, pfs_fingerprint(enc->keys, in + a, PFS_ANCHOR_WINDOW),
-					 base + a);
-		}
-		return;
-	}
-	pfs_index_anchors(ix, &enc->chunker, enc->keys, in, n, base);
+	for (size_t i = 0; i < enc->nanchors; i++)
+		pfs_index_insert(enc->index[0], enc->anchors[i].fp, base + enc->anchors[i].pos);
 }
 
 static void emit(struct pfs_encoder *enc, const uint8_t *in, size_t lit_start,
@@ -296,7 +294,7 @@ static size_t find_ops(struct pfs_encoder *enc, const uint8_t *in, size_t n)
 		if (find_match(enc, in, a, lit_start, n, fp, &m) >= enc->cfg.min_match &&
 		    m.start - lit_start <= enc->cfg.lit_max - enc->lit_len) {
 			/* anchors the match swallowed backwards are not literals */
-			while (enc->nanchors && enc->anchors[enc->nanchors - 1] >= m.start)
+			while (enc->nanchors && enc->anchors[enc->nanchors - 1].pos >= m.start)
 				enc->nanchors--;
 			do {
 				emit(enc, in, lit_start, &m);
@@ -309,7 +307,7 @@ static size_t find_ops(struct pfs_encoder *enc, const uint8_t *in, size_t n)
 			continue;
 		}
 		if (n - a >= PFS_ANCHOR_WINDOW)
-			enc->anchors[enc->nanchors++] = (uint32_t)a;
+			enc->anchors[enc->nanchors++] = (struct anchor){ fp, (uint32_t)a };
 		a = next_at;
 		if (a - lit_start >= enc->cfg.lit_max - enc->lit_len) {
 			a = lit_start + (enc->cfg.lit_max - enc->lit_len);
@@ -515,7 +513,7 @@ int pfs_encoder_encode(struct pfs_encoder *enc, uint64_t stream_id, uint64_t str
 	if (rc)
 		return rc;
 	if (bi.log_off != tx->tail)
-		index_block(enc, in, in_len, log_off);
+		index_block(enc, log_off);
 	enc->consumed += in_len;
 	*consumed = in_len;
 	*out_len = pos;
