@@ -37,6 +37,14 @@ describe("help", () => {
   );
 });
 
+describe("version", () => {
+  it("pfs-dp --version prints the package version", async () => {
+    const r = await run("--version");
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
 describe("bench codec arguments", () => {
   let fake: FakeBuildDir;
   let target: string;

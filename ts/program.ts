@@ -4,11 +4,22 @@
  * runs it for real.
  */
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
 import { Command, CommanderError } from "commander";
 
 import { addBenchCommands } from "./bench/command.js";
 import { formatError } from "./errors.js";
+import { repoRoot } from "./native.js";
 import { type Io, processIo } from "./util/io.js";
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
 
 export interface BuiltProgram {
   program: Command;
@@ -27,6 +38,7 @@ export function buildProgram(io: Io = processIo): BuiltProgram {
       writeErr: (s) => io.err(s),
       outputError: (s, write) => write(s),
     })
+    .version(version(), "-V, --version", "print the version of pfs-dp")
     .showHelpAfterError("(add --help for usage and examples)")
     .description(
       "PacketFS data-plane control: sends pointers into a blob both peers hold instead of bytes the peer already has",
