@@ -169,7 +169,7 @@ PFS_TEST(every_truncation_and_any_trailing_bytes_are_rejected)
 			CHECK(pfs_decoder_decode(b.dec, blk_copy, wl + extra, b.out,
 						 b.cfg.block_max, NULL) != 0);
 			/* or inside it, length and checksum made to cover them */
-			reseal(blk_copy, wl + extra);
+			pfs_block_seal(blk_copy, (uint32_t)(wl + extra), blk_copy[2]);
 			CHECK_EQ(pfs_decoder_decode(b.dec, blk_copy, wl + extra, b.out,
 						    b.cfg.block_max, NULL),
 				 PFS_ERR_MALFORMED);
@@ -238,24 +238,24 @@ PFS_TEST(wrong_magic_version_reserved_bits_and_overlong_varints_are_rejected)
 	/* an op varint written overlong */
 	craft_init(&c, RX_FILL);
 	c.ops_n = put_var_overlong(c.ops, 20);
-	c.ops_n += put_var(c.ops + c.ops_n, 0);
+	c.ops_n += pfs_varint_put(c.ops + c.ops_n, 0);
 	craft_lits(&c, 20, 1);
 	c.n_ops = 1;
 	craft_finish(&c);
 	CHECK_EQ(decode_craft(&c), PFS_ERR_MALFORMED);
-	c.ops_n = put_var(c.ops, 20) + put_var(c.ops + 1, 0); /* repaired: fine */
+	c.ops_n = pfs_varint_put(c.ops, 20) + pfs_varint_put(c.ops + 1, 0); /* repaired: fine */
 	craft_finish(&c);
 	CHECK_EQ(decode_craft(&c), 0);
 	/* a varint running past 10 bytes, and a 10th byte above 1 (> 2^64) */
 	len = craft_emit(&c, blk_buf);
 	memmove(blk_buf + 26, blk_buf + 17, len - 17);
 	memset(blk_buf + 16, 0xff, 10);
-	reseal(blk_buf, len + 9);
+	pfs_block_seal(blk_buf, (uint32_t)(len + 9), blk_buf[2]);
 	CHECK_EQ(pfs_block_peek(blk_buf, len + 9, NULL), PFS_ERR_LIMIT);
 	memset(blk_buf + 16, 0xff, 9);
 	blk_buf[25] = 0x02;
 	memmove(blk_buf + 26, blk_buf + 27, len + 9 - 27);
-	reseal(blk_buf, len + 8);
+	pfs_block_seal(blk_buf, (uint32_t)(len + 8), blk_buf[2]);
 	CHECK_EQ(pfs_block_peek(blk_buf, len + 8, NULL), PFS_ERR_LIMIT);
 }
 

@@ -13,46 +13,10 @@
 #include "error.h"
 #include "harness.h"
 #include "keys.h"
+#include "test_rand.h"
 
 #define KIB 1024
 #define MIB (1024 * 1024)
-
-static uint64_t rng_state;
-
-static void seed(uint64_t s)
-{
-	rng_state = s ? s : 1;
-}
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1d;
-}
-
-static void fill_random(uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)rnd();
-}
-
-/* Word salad: low entropy, irregular, like source code or logs. */
-static void fill_text(uint8_t *p, size_t n)
-{
-	static const char *words[] = { "the ",	    "packet ", "log ",	    "offset ", "pointer ",
-				       "block ",    "= ",      "0;\n",	    "if (",    ") {\n",
-				       "\treturn ", "struct ", "uint64_t ", "chunk ",  "}\n",
-				       "error: ",   "ok\n" };
-	size_t i = 0;
-
-	while (i < n) {
-		const char *w = words[rnd() % (sizeof(words) / sizeof(words[0]))];
-		while (*w && i < n)
-			p[i++] = (uint8_t)*w++;
-	}
-}
 
 static void fill_pattern(uint8_t *p, size_t n, size_t period)
 {
@@ -99,7 +63,7 @@ PFS_TEST(fast_chunker_equals_reference_on_random_and_low_entropy_data)
 
 	CHECK(buf != NULL);
 	for (int kind = 0; kind < 5; kind++) {
-		seed(s + (uint64_t)kind);
+		rng_seed(s + (uint64_t)kind);
 		switch (kind) {
 		case 0:
 			fill_random(buf, n);
@@ -150,7 +114,7 @@ PFS_TEST(fast_chunker_equals_reference_for_every_length_near_the_limits)
 	uint64_t s = 0x5eed0002;
 	struct pfs_chunker c;
 
-	seed(s);
+	rng_seed(s);
 	fill_random(buf, sizeof(buf));
 	for (unsigned level = 0; level <= PFS_CHUNK_LEVEL_MAX; level++) {
 		CHECK_EQ(pfs_chunker_init(&c, test_keys(1)->gear, PFS_CHUNK_AVG_MIN, level), 0);
@@ -177,7 +141,7 @@ PFS_TEST(chunk_lengths_respect_min_and_max_except_the_last)
 
 	CHECK(buf && cuts);
 	for (int kind = 0; kind < 3; kind++) {
-		seed(0x5eed0003 + (uint64_t)kind);
+		rng_seed(0x5eed0003 + (uint64_t)kind);
 		if (kind == 0)
 			fill_random(buf, n);
 		else if (kind == 1)
@@ -266,7 +230,7 @@ PFS_TEST(inserting_bytes_in_front_leaves_later_cuts_in_place_at_level_0)
 	struct pfs_chunker c;
 
 	CHECK(buf && ca && cb);
-	seed(s);
+	rng_seed(s);
 	for (int kind = 0; kind < 2; kind++) {
 		for (size_t t = 0; t < sizeof(inserts) / sizeof(inserts[0]); t++) {
 			size_t ins = inserts[t], na, nb, i, j;
@@ -314,7 +278,7 @@ PFS_TEST(normalized_levels_also_resynchronize_after_an_insertion)
 	struct pfs_chunker c;
 
 	CHECK(buf && ca && cb);
-	seed(0x5eed0005);
+	rng_seed(0x5eed0005);
 	fill_random(buf, n + 64);
 	for (unsigned level = 1; level <= PFS_CHUNK_LEVEL_MAX; level++) {
 		CHECK_EQ(pfs_chunker_init(&c, test_keys(0)->gear, 1024, level), 0);
@@ -336,7 +300,7 @@ PFS_TEST(different_gear_tables_give_different_cut_points)
 	struct pfs_chunker c0, c1;
 
 	CHECK(buf && ca && cb);
-	seed(0x5eed0006);
+	rng_seed(0x5eed0006);
 	fill_random(buf, n);
 	for (unsigned level = 0; level <= PFS_CHUNK_LEVEL_MAX; level++) {
 		CHECK_EQ(pfs_chunker_init(&c0, test_keys(0)->gear, 1024, level), 0);
@@ -360,7 +324,7 @@ PFS_TEST(average_chunk_length_on_random_data_is_near_the_configured_average)
 	uint8_t *buf = malloc(n);
 
 	CHECK(buf != NULL);
-	seed(0x5eed0007);
+	rng_seed(0x5eed0007);
 	fill_random(buf, n);
 	for (unsigned level = 0; level <= PFS_CHUNK_LEVEL_MAX; level++) {
 		for (size_t a = 0; a < NAVGS; a++) {
@@ -391,7 +355,7 @@ PFS_TEST(higher_levels_concentrate_chunk_lengths_around_the_average)
 	double share[PFS_CHUNK_LEVEL_MAX + 1];
 
 	CHECK(buf != NULL);
-	seed(0x5eed0008);
+	rng_seed(0x5eed0008);
 	fill_random(buf, n);
 	for (unsigned level = 0; level <= PFS_CHUNK_LEVEL_MAX; level++) {
 		struct pfs_chunker c;

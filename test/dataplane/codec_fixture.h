@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Shared fixture of the codec tests (block_test.c, codec_test.c): a seeded
- * PRNG, data generators and mutators (edits of a stream, corruptions of a
- * block), peers with both logs, an encoder and a decoder,
+ * Shared fixture of the codec tests (block_test.c, codec_test.c): data
+ * generators on test_rand.h's seeded PRNG, mutators (edits of a stream,
+ * corruptions of a block), peers with both logs, an encoder and a decoder,
  * a stream sender that checks every block, log snapshots, and a reader of a
  * block's op section written from docs (block.h's layout), independent of
  * the decoder, to inspect where pointers point.
@@ -19,6 +19,7 @@
 #include "codec.h"
 #include "error.h"
 #include "harness.h"
+#include "test_rand.h"
 
 #define KIB 1024u
 #define MIB (1024u * 1024u)
@@ -26,50 +27,7 @@
 /* not every test file uses every helper */
 #define FX static __attribute__((unused))
 
-/* ---- seeded randomness ----------------------------------------------------- */
-
-static uint64_t rng_state = 1;
-
-FX void rng_seed(uint64_t s)
-{
-	rng_state = s ? s : 1;
-}
-
-FX uint64_t rnd(void)
-{
-	/* xorshift64*: reproducible without touching the libc generator */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1d;
-}
-
-FX uint64_t rnd_below(uint64_t n)
-{
-	return n ? rnd() % n : 0;
-}
-
-FX void fill_random(uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)rnd();
-}
-
-/* Text-like bytes: words from a small vocabulary, compressible by zstd. */
-FX void fill_text(uint8_t *p, size_t n)
-{
-	static const char *w[] = { "the ",	"packet ", "log ",   "offset ",	  "pointer ",
-				   "block ",	"= ",	   "0;\n",   "if (",	  ") {\n",
-				   "\treturn ", "struct ", "}\n",    "uint64_t ", "chunk ",
-				   "error: ",	"ok\n",	   "frame ", "ack " };
-	size_t i = 0;
-
-	while (i < n) {
-		const char *s = w[rnd_below(sizeof(w) / sizeof(w[0]))];
-		while (*s && i < n)
-			p[i++] = (uint8_t)*s++;
-	}
-}
+/* ---- seeded data (rng_seed, rnd, fill_random, fill_text: test_rand.h) ---------- */
 
 /* Random runs, each either new bytes or a copy of earlier bytes from up to
  * max_dist back: redundancy at random distances. */

@@ -17,31 +17,10 @@
 #include "error.h"
 #include "harness.h"
 #include "log.h"
+#include "test_rand.h"
 
 #define KIB 1024
 #define CAP (64 * KIB)
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15;
-
-static uint64_t rnd(void)
-{
-	/* xorshift64*: reproducible without touching the libc generator. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1d;
-}
-
-static uint64_t rnd_below(uint64_t n)
-{
-	return rnd() % n;
-}
-
-static void fill_random(uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)rnd();
-}
 
 static struct pfs_log *open_mem(uint64_t cap, uint32_t seg)
 {

@@ -19,6 +19,7 @@
 
 #include "codec.h"
 #include "error.h"
+#include "../dataplane/test_rand.h"
 
 #define FZ_LOG_CAP (UINT64_C(1) << 20)
 #define FZ_HISTORY_LEN (1280u * 1024) /* rx log: lower = 256 KiB, contig = 1.25 MiB */
@@ -40,27 +41,15 @@ static int fz_keys(struct pfs_codec_keys *keys)
 	return pfs_keys_derive(keys, pair_key);
 }
 
-static uint64_t fz_rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1d;
-}
-
-/* Text-like bytes from a small vocabulary. */
+/* Text-like bytes from the fuzz world's own small vocabulary (the committed
+ * corpus points into history made of it), drawn with the stream *s. */
 static void fz_text(uint64_t *s, uint8_t *p, size_t n)
 {
-	static const char *w[] = { "block ",  "pointer ", "offset ", "the ",  "log ",
-				   "ack ",    "frame ",	  "if (",    ") {\n", "}\n",
-				   "return ", "= ",	  "0;\n" };
-	size_t i = 0;
+	static const char *const w[] = { "block ",  "pointer ", "offset ", "the ",  "log ",
+					 "ack ",    "frame ",	"if (",	   ") {\n", "}\n",
+					 "return ", "= ",	"0;\n" };
 
-	while (i < n) {
-		const char *t = w[fz_rnd(s) % (sizeof(w) / sizeof(w[0]))];
-		while (*t && i < n)
-			p[i++] = (uint8_t)*t++;
-	}
+	fill_words(s, w, sizeof(w) / sizeof(w[0]), p, n);
 }
 
 /* Segments of 64 KiB in turn: a short pattern, text, random bytes, and
@@ -81,7 +70,7 @@ static void fz_fill(uint64_t seed, uint8_t *p, size_t n)
 			break;
 		default:
 			for (size_t i = 0; i < len; i++)
-				p[at + i] = (uint8_t)fz_rnd(&s);
+				p[at + i] = (uint8_t)rnd_next(&s);
 			if (seg % 4 == 3 && at >= 4 * 65536 && len >= 4096)
 				memcpy(p + at + 1000, p + at - 3 * 65536, len / 2);
 		}

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "fuzz_setup.h"
+#include "varint.h"
 
 #define KIB 1024u
 
@@ -161,16 +162,6 @@ static size_t seed_block(const char *name, const uint8_t *in, size_t n, uint32_t
 	return wl;
 }
 
-static size_t put_var(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	for (; v >= 0x80; v >>= 7)
-		p[n++] = (uint8_t)(v | 0x80);
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 /* A hand-made block: one pointer of len bytes at off into log `log`, with a
  * zero check, resealed so that only the decoder's semantic checks can
  * refuse it. */
@@ -178,14 +169,14 @@ static void seed_pointer(const char *name, int log, uint64_t off, uint32_t len)
 {
 	uint8_t blk[128], ops[32];
 	size_t n = 16, k = 0;
-	uint64_t z = (uint64_t)(int64_t)off << 1 ^ (uint64_t)((int64_t)off >> 63);
+	uint64_t z = pfs_zigzag((int64_t)off);
 
-	k += put_var(ops + k, 0);
-	k += put_var(ops + k, len);
-	k += put_var(ops + k, z << 1 | (uint64_t)log);
+	k += pfs_varint_put(ops + k, 0);
+	k += pfs_varint_put(ops + k, len);
+	k += pfs_varint_put(ops + k, z << 1 | (uint64_t)log);
 	uint64_t hdr[] = { 0, 0, len, FZ_HISTORY_LEN, 0, 0, 1, k };
 	for (size_t i = 0; i < sizeof(hdr) / sizeof(hdr[0]); i++)
-		n += put_var(blk + n, hdr[i]);
+		n += pfs_varint_put(blk + n, hdr[i]);
 	memcpy(blk + n, ops, k);
 	n += k;
 	memset(blk + n, 0, 4);
@@ -219,7 +210,7 @@ int main(int argc, char **argv)
 	in[0] = 'x';
 	seed_block("valid_one_byte", in, 1, 0, 1, 0);
 	for (n = 0; n < 300; n++)
-		in[n] = (uint8_t)fz_rnd(&s);
+		in[n] = (uint8_t)rnd_next(&s);
 	seed_block("valid_raw_literals", in, 300, 0, 2, 4096);
 	fz_text(&s, in, 8 * KIB);
 	seed_block("valid_zstd_literals", in, 8 * KIB, 0, 3, 0);
@@ -232,7 +223,7 @@ int main(int argc, char **argv)
 		   2);
 	memcpy(in, history + 400 * KIB, 48 * KIB);
 	for (n = 0; n < 20; n++)
-		in[fz_rnd(&s) % (48 * KIB)] ^= 0x21;
+		in[rnd_next(&s) % (48 * KIB)] ^= 0x21;
 	seed_block("valid_substitutions", in, 48 * KIB, 0, 5, 0);
 	memcpy(in, history + 512 * KIB, 32 * KIB);
 	for (n = 50; n < 32 * KIB; n += 100)
@@ -242,14 +233,14 @@ int main(int argc, char **argv)
 	memcpy(in, history + 700 * KIB, 10 * KIB);
 	memcpy(in + 10 * KIB, reverse + 70 * KIB, 10 * KIB);
 	for (n = 20 * KIB; n < 21 * KIB; n++)
-		in[n] = (uint8_t)fz_rnd(&s);
+		in[n] = (uint8_t)rnd_next(&s);
 	memcpy(in + 21 * KIB, history + 900 * KIB, 10 * KIB);
 	seed_block("valid_both_logs_and_literals", in, 31 * KIB, 0, 8, 0);
 	/* text of the history with words replaced: literals between pointers,
 	 * compressed against what they replaced */
 	memcpy(in, history + 320 * KIB, 40 * KIB); /* segment 5: text */
-	for (n = 512; n + 16 < 40 * KIB; n += 700 + fz_rnd(&s) % 300)
-		fz_text(&s, in + n, 12 + fz_rnd(&s) % 40);
+	for (n = 512; n + 16 < 40 * KIB; n += 700 + rnd_next(&s) % 300)
+		fz_text(&s, in + n, 12 + rnd_next(&s) % 40);
 	seed_block("valid_gap_dictionary", in, 40 * KIB, 0, 9, 0);
 	fz_text(&s, in, 16 * KIB); /* new text, old vocabulary */
 	seed_block("valid_prefix_dictionary", in, 16 * KIB, 64 * KIB, 10, 0);
@@ -257,7 +248,7 @@ int main(int argc, char **argv)
 	memcpy(in, history + 1000 * KIB, 24 * KIB);
 	memcpy(in + 24 * KIB, history + 600 * KIB, 24 * KIB);
 	for (n = 0; n < 8 * KIB; n++)
-		in[48 * KIB + n] = (uint8_t)fz_rnd(&s);
+		in[48 * KIB + n] = (uint8_t)rnd_next(&s);
 	seed_block("valid_large_mixed", in, 56 * KIB, 0, UINT64_MAX, UINT64_MAX - 56 * KIB);
 
 	/* broken: framing */
