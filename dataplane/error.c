@@ -37,6 +37,8 @@ static const struct {
 	{ "PFS_ERR_MALFORMED", "block fields are inconsistent" },
 	{ "PFS_ERR_OUT_OF_ORDER", "too many out-of-order writes pending in a log" },
 	{ "PFS_ERR_CRYPTO", "crypto library failed to initialise" },
+	{ "PFS_ERR_AUTH", "packet failed authentication (forged, corrupted or wrong key)" },
+	{ "PFS_ERR_REPLAY", "packet number already seen or older than the replay window" },
 };
 
 _Static_assert(sizeof(codes) / sizeof(codes[0]) == NCODES,

@@ -32,7 +32,9 @@ enum pfs_error {
 	PFS_ERR_MALFORMED = -10016,       /* fields are inconsistent with each other */
 	PFS_ERR_OUT_OF_ORDER = -10017,    /* too many out-of-order writes pending in a log */
 	PFS_ERR_CRYPTO = -10018,          /* the crypto library failed to initialise */
-	PFS_ERR_LAST = -10019,
+	PFS_ERR_AUTH = -10019,            /* packet failed authentication (forged, corrupt, wrong key) */
+	PFS_ERR_REPLAY = -10020,          /* packet number already seen or too old */
+	PFS_ERR_LAST = -10021,
 };
 
 /* Short English description of a code (never NULL). Negated errno values are

@@ -46,6 +46,8 @@ export const ERRORS = Object.freeze({
   PFS_ERR_MALFORMED: spec(-10016, 502, "Fields of a block are inconsistent with each other."),
   PFS_ERR_OUT_OF_ORDER: spec(-10017, 503, "Too many out-of-order writes are pending in a log."),
   PFS_ERR_CRYPTO: spec(-10018, 500, "The crypto library failed to initialise."),
+  PFS_ERR_AUTH: spec(-10019, 502, "A packet failed authentication: forged, corrupted, or sealed with another key."),
+  PFS_ERR_REPLAY: spec(-10020, 502, "A packet number was already seen or is older than the replay window."),
 
   // --- control plane only ----------------------------------------------------
   PFS_ERR_USAGE: spec(null, 400, "A command or request is missing an argument or has a bad one."),
