@@ -30,7 +30,7 @@ struct pfs_addr {
 	uint8_t ip[16]; /* IPv4 in the first 4 bytes */
 };
 
-struct pfs_frame {
+struct pfs_iobuf {
 	uint8_t *data;        /* the UDP payload */
 	uint32_t len;         /* payload bytes */
 	uint32_t cap;         /* bytes writable from data */
@@ -50,14 +50,14 @@ struct pfs_io_ops {
 	const char *name;
 	/* Fills up to n frames (n <= PFS_IO_BURST_MAX) with free buffers; returns
 	 * how many (0 when the pool is empty). */
-	int (*alloc)(struct pfs_io *io, struct pfs_frame *f, int n);
+	int (*alloc)(struct pfs_io *io, struct pfs_iobuf *f, int n);
 	/* Queues n frames for sending and takes them back; returns how many were
 	 * queued (the rest were dropped and counted). */
-	int (*tx_burst)(struct pfs_io *io, struct pfs_frame *f, int n, uint64_t now_ns);
+	int (*tx_burst)(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns);
 	/* Receives up to n frames that are due by now_ns; returns how many. */
-	int (*rx_burst)(struct pfs_io *io, struct pfs_frame *f, int n, uint64_t now_ns);
+	int (*rx_burst)(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns);
 	/* Gives received (or allocated, unsent) frames back to the pool. */
-	void (*release)(struct pfs_io *io, struct pfs_frame *f, int n);
+	void (*release)(struct pfs_io *io, struct pfs_iobuf *f, int n);
 	void (*close)(struct pfs_io *io);
 };
 
@@ -66,22 +66,22 @@ struct pfs_io {
 	struct pfs_io_stats stats;
 };
 
-static inline int pfs_io_alloc(struct pfs_io *io, struct pfs_frame *f, int n)
+static inline int pfs_io_alloc(struct pfs_io *io, struct pfs_iobuf *f, int n)
 {
 	return io->ops->alloc(io, f, n);
 }
 
-static inline int pfs_io_tx(struct pfs_io *io, struct pfs_frame *f, int n, uint64_t now_ns)
+static inline int pfs_io_tx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns)
 {
 	return io->ops->tx_burst(io, f, n, now_ns);
 }
 
-static inline int pfs_io_rx(struct pfs_io *io, struct pfs_frame *f, int n, uint64_t now_ns)
+static inline int pfs_io_rx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns)
 {
 	return io->ops->rx_burst(io, f, n, now_ns);
 }
 
-static inline void pfs_io_release(struct pfs_io *io, struct pfs_frame *f, int n)
+static inline void pfs_io_release(struct pfs_io *io, struct pfs_iobuf *f, int n)
 {
 	io->ops->release(io, f, n);
 }

@@ -18,12 +18,12 @@
 #define HOLD_MAX 256
 
 struct pending {
-	struct pfs_frame f;
+	struct pfs_iobuf f;
 	uint64_t due, seq;
 };
 
 struct held {
-	struct pfs_frame f;
+	struct pfs_iobuf f;
 	uint32_t left; /* later frames to let past first */
 };
 
@@ -65,13 +65,13 @@ static int before(const struct pending *a, const struct pending *b)
 }
 
 /* Adds a frame to the heap; 0, or PFS_ERR_NOMEM (the frame is then released). */
-static int push(struct fault *ft, const struct pfs_frame *f, uint64_t due)
+static int push(struct fault *ft, const struct pfs_iobuf *f, uint64_t due)
 {
 	if (ft->nheap == ft->cap) {
 		uint32_t cap = ft->cap ? ft->cap * 2 : 1024;
 		struct pending *h = realloc(ft->heap, (size_t)cap * sizeof(*h));
 		if (!h) {
-			pfs_io_release(ft->inner, (struct pfs_frame *)f, 1);
+			pfs_io_release(ft->inner, (struct pfs_iobuf *)f, 1);
 			ft->st.lost++;
 			return PFS_ERR_NOMEM;
 		}
@@ -88,9 +88,9 @@ static int push(struct fault *ft, const struct pfs_frame *f, uint64_t due)
 	return 0;
 }
 
-static struct pfs_frame pop(struct fault *ft)
+static struct pfs_iobuf pop(struct fault *ft)
 {
-	struct pfs_frame top = ft->heap[0].f;
+	struct pfs_iobuf top = ft->heap[0].f;
 	struct pending last = ft->heap[--ft->nheap];
 	uint32_t i = 0;
 
@@ -111,7 +111,7 @@ static struct pfs_frame pop(struct fault *ft)
 }
 
 /* Decides the fate of one received frame. */
-static void admit(struct fault *ft, struct pfs_frame *f, uint64_t now)
+static void admit(struct fault *ft, struct pfs_iobuf *f, uint64_t now)
 {
 	const struct pfs_fault_config *c = &ft->cfg;
 	uint64_t due;
@@ -137,7 +137,7 @@ static void admit(struct fault *ft, struct pfs_frame *f, uint64_t now)
 		ft->st.corrupted++;
 	}
 	if (chance(ft, c->duplicate_ppm)) {
-		struct pfs_frame copy;
+		struct pfs_iobuf copy;
 		if (pfs_io_alloc(ft->inner, &copy, 1) == 1) {
 			uint32_t len = f->len <= copy.cap ? f->len : copy.cap;
 			memcpy(copy.data, f->data, len);
@@ -172,10 +172,10 @@ static void pass_held(struct fault *ft, uint64_t now)
 	}
 }
 
-static int fault_rx(struct pfs_io *io, struct pfs_frame *out, int n, uint64_t now_ns)
+static int fault_rx(struct pfs_io *io, struct pfs_iobuf *out, int n, uint64_t now_ns)
 {
 	struct fault *ft = fault_of(io);
-	struct pfs_frame in[PFS_IO_BURST_MAX];
+	struct pfs_iobuf in[PFS_IO_BURST_MAX];
 	int got = pfs_io_rx(ft->inner, in, PFS_IO_BURST_MAX, now_ns), k = 0;
 
 	for (int i = 0; i < got; i++)
@@ -190,12 +190,12 @@ static int fault_rx(struct pfs_io *io, struct pfs_frame *out, int n, uint64_t no
 	return k;
 }
 
-static int fault_alloc(struct pfs_io *io, struct pfs_frame *f, int n)
+static int fault_alloc(struct pfs_io *io, struct pfs_iobuf *f, int n)
 {
 	return pfs_io_alloc(fault_of(io)->inner, f, n);
 }
 
-static int fault_tx(struct pfs_io *io, struct pfs_frame *f, int n, uint64_t now_ns)
+static int fault_tx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns)
 {
 	int sent = pfs_io_tx(fault_of(io)->inner, f, n, now_ns);
 
@@ -204,7 +204,7 @@ static int fault_tx(struct pfs_io *io, struct pfs_frame *f, int n, uint64_t now_
 	return sent;
 }
 
-static void fault_release(struct pfs_io *io, struct pfs_frame *f, int n)
+static void fault_release(struct pfs_io *io, struct pfs_iobuf *f, int n)
 {
 	pfs_io_release(fault_of(io)->inner, f, n);
 }
@@ -214,7 +214,7 @@ static void fault_close(struct pfs_io *io)
 	struct fault *ft = fault_of(io);
 
 	while (ft->nheap) {
-		struct pfs_frame f = pop(ft);
+		struct pfs_iobuf f = pop(ft);
 		pfs_io_release(ft->inner, &f, 1);
 	}
 	for (uint32_t i = 0; i < ft->nhold; i++)

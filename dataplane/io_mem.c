@@ -50,7 +50,7 @@ static void put_buffer(struct mem_pair *p, uint32_t idx)
 	p->free[p->nfree++] = idx;
 }
 
-static int mem_alloc(struct pfs_io *io, struct pfs_frame *f, int n)
+static int mem_alloc(struct pfs_io *io, struct pfs_iobuf *f, int n)
 {
 	struct mem_end *e = end_of(io);
 	struct mem_pair *p = e->pair;
@@ -58,7 +58,7 @@ static int mem_alloc(struct pfs_io *io, struct pfs_frame *f, int n)
 
 	for (i = 0; i < n && p->nfree; i++) {
 		uint32_t idx = p->free[--p->nfree];
-		f[i] = (struct pfs_frame){ .data = p->pool + (size_t)idx * p->frame_size,
+		f[i] = (struct pfs_iobuf){ .data = p->pool + (size_t)idx * p->frame_size,
 					   .cap = p->frame_size, .handle = idx };
 	}
 	if (i < n)
@@ -66,7 +66,7 @@ static int mem_alloc(struct pfs_io *io, struct pfs_frame *f, int n)
 	return i;
 }
 
-static int mem_tx(struct pfs_io *io, struct pfs_frame *f, int n, uint64_t now_ns)
+static int mem_tx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns)
 {
 	struct mem_end *e = end_of(io), *to = e->peer;
 	struct mem_pair *p = e->pair;
@@ -90,7 +90,7 @@ static int mem_tx(struct pfs_io *io, struct pfs_frame *f, int n, uint64_t now_ns
 	return queued;
 }
 
-static int mem_rx(struct pfs_io *io, struct pfs_frame *f, int n, uint64_t now_ns)
+static int mem_rx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns)
 {
 	struct mem_end *e = end_of(io);
 	struct mem_pair *p = e->pair;
@@ -100,7 +100,7 @@ static int mem_rx(struct pfs_io *io, struct pfs_frame *f, int n, uint64_t now_ns
 		struct slot s = e->q[e->qhead];
 		e->qhead = (e->qhead + 1) % p->frames;
 		e->qcount--;
-		f[i] = (struct pfs_frame){ .data = p->pool + (size_t)s.idx * p->frame_size,
+		f[i] = (struct pfs_iobuf){ .data = p->pool + (size_t)s.idx * p->frame_size,
 					   .len = s.len, .cap = p->frame_size,
 					   .peer = e->peer->addr, .handle = s.idx };
 		io->stats.rx_frames++;
@@ -109,7 +109,7 @@ static int mem_rx(struct pfs_io *io, struct pfs_frame *f, int n, uint64_t now_ns
 	return i;
 }
 
-static void mem_release(struct pfs_io *io, struct pfs_frame *f, int n)
+static void mem_release(struct pfs_io *io, struct pfs_iobuf *f, int n)
 {
 	for (int i = 0; i < n; i++)
 		put_buffer(end_of(io)->pair, (uint32_t)f[i].handle);

@@ -12,7 +12,7 @@
 /* Sends one frame whose payload is its sequence number. */
 static int send_seq(struct pfs_io *io, uint32_t seq, uint32_t len, uint64_t now)
 {
-	struct pfs_frame f;
+	struct pfs_iobuf f;
 
 	if (pfs_io_alloc(io, &f, 1) != 1)
 		return 0;
@@ -25,7 +25,7 @@ static int send_seq(struct pfs_io *io, uint32_t seq, uint32_t len, uint64_t now)
 /* Receives everything due by now into seqs (up to max); releases the frames. */
 static int drain(struct pfs_io *io, uint32_t *seqs, int max, uint64_t now)
 {
-	struct pfs_frame f[PFS_IO_BURST_MAX];
+	struct pfs_iobuf f[PFS_IO_BURST_MAX];
 	int total = 0, n;
 
 	while ((n = pfs_io_rx(io, f, PFS_IO_BURST_MAX, now)) > 0) {
@@ -40,9 +40,9 @@ static int drain(struct pfs_io *io, uint32_t *seqs, int max, uint64_t now)
 /* Every buffer of the pair is free again: all 2 * FRAMES can be allocated. */
 static int pool_is_whole(struct pfs_io *io)
 {
-	struct pfs_frame f[PFS_IO_BURST_MAX];
+	struct pfs_iobuf f[PFS_IO_BURST_MAX];
 	int got = 0, n;
-	struct pfs_frame all[2 * FRAMES];
+	struct pfs_iobuf all[2 * FRAMES];
 
 	while ((n = pfs_io_alloc(io, f, PFS_IO_BURST_MAX)) > 0) {
 		memcpy(all + got, f, (size_t)n * sizeof(*f));
@@ -55,7 +55,7 @@ static int pool_is_whole(struct pfs_io *io)
 PFS_TEST(mem_pair_delivers_frames_in_order_with_the_senders_address)
 {
 	struct pfs_io *a, *b;
-	struct pfs_frame f[4];
+	struct pfs_iobuf f[4];
 
 	CHECK_EQ(pfs_io_mem_pair(&a, &b, FRAMES, FSIZE, 0), 0);
 	for (uint32_t i = 0; i < 4; i++)
@@ -103,9 +103,9 @@ PFS_TEST(mem_pair_drops_and_counts_when_the_receive_queue_is_full)
 	CHECK_EQ(drain(b, seqs, 2 * FRAMES, 0), FRAMES);
 	CHECK(pool_is_whole(a));
 	/* allocation beyond the pool fails and is counted */
-	struct pfs_frame f[PFS_IO_BURST_MAX];
+	struct pfs_iobuf f[PFS_IO_BURST_MAX];
 	int got = 0, n;
-	static struct pfs_frame all[2 * FRAMES];
+	static struct pfs_iobuf all[2 * FRAMES];
 	while ((n = pfs_io_alloc(a, f, PFS_IO_BURST_MAX)) > 0) {
 		memcpy(all + got, f, (size_t)n * sizeof(*f));
 		got += n;
@@ -229,7 +229,7 @@ PFS_TEST(corruption_flips_exactly_one_bit)
 {
 	struct pfs_io *a, *b, *fb;
 	struct pfs_fault_config cfg = { .seed = 6, .corrupt_ppm = 1000000 };
-	struct pfs_frame f;
+	struct pfs_iobuf f;
 	uint8_t sent[256];
 
 	CHECK_EQ(pfs_io_mem_pair(&a, &b, FRAMES, FSIZE, 0), 0);
