@@ -102,6 +102,26 @@ static inline void pfs_io_close(struct pfs_io *io)
 int pfs_io_mem_pair(struct pfs_io **a, struct pfs_io **b, uint32_t frames, uint32_t frame_size,
 		    uint64_t delay_ns);
 
+/*
+ * io_udp: a kernel UDP socket, batched with recvmmsg/sendmmsg; unprivileged.
+ * bind: the local address and port (port 0: any free one); IPv4 or IPv6.
+ * Non-blocking: rx_burst returns 0 when nothing is queued (poll on
+ * pfs_io_udp_fd when idle). Errors name the address and the system error.
+ * Returns 0, PFS_ERR_INVALID_ARG, PFS_ERR_NOMEM or a negated errno.
+ */
+struct pfs_udp_config {
+	struct pfs_addr bind;
+	uint32_t frames;     /* buffers in the pool */
+	uint32_t frame_size; /* bytes per buffer: the largest datagram handled */
+	uint32_t sockbuf;    /* SO_RCVBUF/SO_SNDBUF bytes asked for; 0 = 4 MiB */
+};
+
+int pfs_io_udp_open(struct pfs_io **out, const struct pfs_udp_config *cfg, char *err,
+		    size_t errlen);
+int pfs_io_udp_fd(const struct pfs_io *io);
+/* The bound address (with the port the kernel chose). */
+int pfs_io_udp_local(const struct pfs_io *io, struct pfs_addr *addr);
+
 /* Seeded faults applied to what an inner backend receives. Probabilities are
  * in parts per million. */
 struct pfs_fault_config {
