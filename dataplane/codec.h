@@ -56,8 +56,8 @@ struct pfs_codec_config {
 	int sparse_level;    /* level when literals are at most 1/4 of the block:
 			      * their cost is spread over 4x the input */
 	uint32_t prefix_max; /* acknowledged log bytes zstd may reference; 0 = off */
-	uint64_t margin;     /* never point within margin bytes of a log's lower
-			      * bound: room for blocks in flight to evict */
+	uint64_t margin;     /* never point at bytes that margin more bytes of log
+			      * writes would evict: room for blocks in flight */
 };
 
 /* Defaults: blocks of up to 4 MiB of input and 128 KiB of literals, anchors
@@ -128,7 +128,8 @@ void pfs_encoder_free(struct pfs_encoder *enc);
  * pointer, else the whole block (literals included), so that the log holds
  * recent traffic contiguously and the next version of the same bytes matches in
  * long runs (docs/decisions/0001-materialize-fragmented-blocks.md).
- * Pointers name only bytes at least `margin` above a log's lower bound and
+ * Pointers name only bytes that `margin` more bytes of log writes would not
+ * evict, and
  * below the tx log's acknowledged frontier (set by the caller as the peer
  * acknowledges) or the rx log's contiguously written end, each confirmed
  * bytewise. On success *out_len is the block's size and info (may be

@@ -135,10 +135,18 @@ void pfs_encoder_free(struct pfs_encoder *enc)
 	free(enc);
 }
 
-/* Lowest offset of a log that a pointer may name. */
+/*
+ * Lowest offset of a log that a pointer may name: held now, and not evicted
+ * by the `margin` bytes that blocks in flight may still add at the receiver
+ * before this block is applied there.
+ */
 static uint64_t point_floor(const struct pfs_encoder *enc, const struct pfs_log *log)
 {
-	return pfs_log_lower(log) + enc->cfg.margin;
+	uint64_t lower = pfs_log_lower(log);
+	uint64_t end = log->tail + enc->cfg.margin;
+	uint64_t evict = end > log->capacity ? end - log->capacity : 0;
+
+	return evict > lower ? evict : lower;
 }
 
 /*

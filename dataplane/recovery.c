@@ -23,8 +23,10 @@ void pfs_rec_init(struct pfs_recovery *r, uint64_t max_ack_delay_ns)
 int pfs_rec_on_sent(struct pfs_recovery *r, uint64_t pn, uint64_t now_ns, uint32_t bytes,
 		    int ack_eliciting, uint64_t cookie)
 {
-	if (pn != r->next_pn)
+	if (pn < r->next_pn)
 		return PFS_ERR_INVALID_ARG;
+	if (r->oldest == r->next_pn)
+		r->oldest = pn; /* nothing outstanding: the window starts here */
 	if (pn - r->oldest >= PFS_REC_WINDOW)
 		return PFS_ERR_LIMIT;
 	r->ring[pn % PFS_REC_WINDOW] = (struct pfs_rec_sent){
@@ -35,7 +37,7 @@ int pfs_rec_on_sent(struct pfs_recovery *r, uint64_t pn, uint64_t now_ns, uint32
 		r->bytes_in_flight += bytes;
 		r->last_eliciting_sent_ns = now_ns;
 	}
-	r->next_pn++;
+	r->next_pn = pn + 1;
 	return 0;
 }
 
@@ -91,7 +93,7 @@ static void detect_lost(struct pfs_recovery *r, uint64_t now_ns, const struct pf
 			struct pfs_rec_sent gone = *s;
 			retire(r, s);
 			if (ev && ev->lost)
-				ev->lost(ev->ctx, gone.cookie, gone.bytes, now_ns);
+				ev->lost(ev->ctx, gone.cookie, gone.bytes, gone.time_ns, now_ns);
 		} else if (!r->loss_time_ns || s->time_ns + delay < r->loss_time_ns) {
 			r->loss_time_ns = s->time_ns + delay;
 		}
@@ -131,7 +133,7 @@ int pfs_rec_on_ack(struct pfs_recovery *r, const struct pfs_fr_ack *ack, uint64_
 			retire(r, s);
 			newly = 1;
 			if (ev && ev->acked)
-				ev->acked(ev->ctx, done.cookie, done.bytes, now_ns);
+				ev->acked(ev->ctx, done.cookie, done.bytes, done.time_ns, now_ns);
 		}
 	}
 	if (newly)

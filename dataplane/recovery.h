@@ -9,8 +9,9 @@
  * callbacks with the caller's cookie, so the transport can release or resend the
  * frames the packet carried. Congestion control consumes the same events.
  *
- * Packet numbers must be sent in increasing order; at most
- * PFS_REC_WINDOW packets may be outstanding.
+ * Packet numbers must increase; numbers of packets not recorded (ones that
+ * elicit no acknowledgement) are simply skipped. At most PFS_REC_WINDOW
+ * numbers may separate the oldest outstanding packet from the newest.
  */
 #ifndef PFS_RECOVERY_H
 #define PFS_RECOVERY_H
@@ -47,14 +48,16 @@ struct pfs_recovery {
 /* What acknowledgements and losses are reported to. */
 struct pfs_rec_events {
 	void *ctx;
-	void (*acked)(void *ctx, uint64_t cookie, uint32_t bytes, uint64_t now_ns);
-	void (*lost)(void *ctx, uint64_t cookie, uint32_t bytes, uint64_t now_ns);
+	void (*acked)(void *ctx, uint64_t cookie, uint32_t bytes, uint64_t sent_ns,
+		      uint64_t now_ns);
+	void (*lost)(void *ctx, uint64_t cookie, uint32_t bytes, uint64_t sent_ns,
+		     uint64_t now_ns);
 };
 
 void pfs_rec_init(struct pfs_recovery *r, uint64_t max_ack_delay_ns);
 
-/* Records packet pn (== r->next_pn). Returns 0, PFS_ERR_INVALID_ARG (out of
- * order) or PFS_ERR_LIMIT (PFS_REC_WINDOW packets already outstanding). */
+/* Records packet pn (>= r->next_pn). Returns 0, PFS_ERR_INVALID_ARG (not
+ * increasing) or PFS_ERR_LIMIT (pn too far beyond the oldest outstanding). */
 int pfs_rec_on_sent(struct pfs_recovery *r, uint64_t pn, uint64_t now_ns, uint32_t bytes,
 		    int ack_eliciting, uint64_t cookie);
 

@@ -421,22 +421,25 @@ FX int block_pointers(const uint8_t *blk, size_t len, struct ptr *out, int max)
 }
 
 /* Checks every pointer of a block against the sender's window as it was
- * when the block was encoded. */
+ * when the block was encoded: at or above the lower bound, clear of what
+ * `margin` more bytes of log writes would evict, below the frontier. `lower`
+ * and `tail` are the tx log's before the block. */
 FX int pointers_in_window(const uint8_t *blk, size_t len, const struct peer *from, uint64_t lower,
-			  uint64_t frontier, uint64_t *count)
+			  uint64_t tail, uint64_t frontier, uint64_t *count)
 {
+	uint64_t cap = from->tx->capacity, margin = from->cfg.margin;
+	uint64_t evict = tail + margin > cap ? tail + margin - cap : 0;
+	uint64_t floor = evict > lower ? evict : lower;
 	static struct ptr p[PFS_BLOCK_OPS_MAX];
 	int n = block_pointers(blk, len, p, PFS_BLOCK_OPS_MAX);
 
 	if (n < 0)
 		return 0;
 	for (int i = 0; i < n; i++) {
-		if (p[i].log != PFS_LOG_SENDER_TX || p[i].off < lower + from->cfg.margin ||
+		if (p[i].log != PFS_LOG_SENDER_TX || p[i].off < floor ||
 		    p[i].off + p[i].len > frontier) {
-			fprintf(stderr,
-				"pointer [%" PRIu64 ", +%u) outside [%" PRIu64 " + %" PRIu64
-				", %" PRIu64 ")\n",
-				p[i].off, p[i].len, lower, from->cfg.margin, frontier);
+			fprintf(stderr, "pointer [%" PRIu64 ", +%u) outside [%" PRIu64 ", %" PRIu64 ")\n",
+				p[i].off, p[i].len, floor, frontier);
 			return 0;
 		}
 	}

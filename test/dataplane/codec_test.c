@@ -188,13 +188,13 @@ PFS_TEST(pointers_stay_below_a_lagging_frontier_and_above_the_margin_as_logs_wra
 	CHECK_EQ(peer_open(&a, &cfg, 256 * KIB, 0), 0);
 	CHECK_EQ(peer_open(&b, &cfg, 256 * KIB, 0), 0);
 	while (pos < n) {
-		uint64_t lower = pfs_log_lower(a.tx), frontier = a.tx->frontier;
+		uint64_t lower = pfs_log_lower(a.tx), tail = a.tx->tail, frontier = a.tx->frontier;
 		size_t used, wl;
 
 		CHECK_EQ(pfs_encoder_encode(a.enc, 1, pos, buf + pos, n - pos, &used, a.wire,
 					    a.wire_cap, &wl, NULL),
 			 0);
-		CHECK(pointers_in_window(a.wire, wl, &a, lower, frontier, &ptrs));
+		CHECK(pointers_in_window(a.wire, wl, &a, lower, tail, frontier, &ptrs));
 		CHECK_EQ(pfs_decoder_decode(b.dec, a.wire, wl, b.out, cfg.block_max, NULL), 0);
 		CHECK(memcmp(b.out, buf + pos, used) == 0);
 		pos += used;

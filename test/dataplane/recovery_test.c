@@ -12,12 +12,12 @@
 static struct pfs_recovery rec;
 static int acked[20000], lost[20000];
 
-static void on_acked(void *ctx, uint64_t cookie, uint32_t bytes, uint64_t now)
+static void on_acked(void *ctx, uint64_t cookie, uint32_t bytes, uint64_t sent, uint64_t now)
 {
 	acked[cookie]++;
 }
 
-static void on_lost(void *ctx, uint64_t cookie, uint32_t bytes, uint64_t now)
+static void on_lost(void *ctx, uint64_t cookie, uint32_t bytes, uint64_t sent, uint64_t now)
 {
 	lost[cookie]++;
 }
@@ -116,7 +116,12 @@ PFS_TEST(acknowledging_a_number_never_sent_is_a_protocol_error)
 	struct pfs_fr_ack a = one_range(0, 1, 0);
 	CHECK_EQ(pfs_rec_on_ack(&rec, &a, MS, &ev), PFS_ERR_MALFORMED);
 	CHECK_EQ(acked[0], 0);
-	CHECK_EQ(pfs_rec_on_sent(&rec, 5, 0, 100, 1, 5), PFS_ERR_INVALID_ARG); /* gap */
+	CHECK_EQ(pfs_rec_on_sent(&rec, 0, 0, 100, 1, 5), PFS_ERR_INVALID_ARG); /* reused */
+	/* skipped numbers (packets not tracked) are fine, and never acknowledgeable */
+	CHECK_EQ(pfs_rec_on_sent(&rec, 5, 0, 100, 1, 5), 0);
+	a = one_range(3, 5, 0);
+	CHECK_EQ(pfs_rec_on_ack(&rec, &a, MS, &ev), 0);
+	CHECK_EQ(acked[5], 1);
 }
 
 PFS_TEST(probe_timeout_asks_for_probes_and_backs_off)

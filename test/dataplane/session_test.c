@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Two session engines joined by the in-process backend, with seeded faults on
+ * each direction, in virtual time: streams must arrive byte-identical whatever
+ * the link does, and a second send of the same bytes must travel as pointers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "harness.h"
+#include "io.h"
+#include "session.h"
+#include "test_rand.h"
+
+#define US 1000ull
+#define MTU 1400u
+#define LOG_CAP (UINT64_C(64) << 20)
+
+struct peer {
+	struct pfs_log *tx, *rx;
+	struct pfs_index txi;
+	struct pfs_session *s;
+	struct pfs_io *io;
+	uint8_t *got;
+	uint64_t got_cap, got_bytes;
+	int bad_write;
+};
+
+static struct pfs_codec_keys keys;
+
+static int sink_write(void *ctx, uint64_t stream, uint64_t off, const uint8_t *p, uint32_t len)
+{
+	struct peer *pe = ctx;
+
+	if (off + len > pe->got_cap) {
+		pe->bad_write = 1;
+		return PFS_ERR_LIMIT;
+	}
+	memcpy(pe->got + off, p, len);
+	pe->got_bytes += len;
+	return 0;
+}
+
+static void config(struct pfs_session_config *c, int side)
+{
+	memset(c, 0, sizeof(*c));
+	c->local_cid = 100 + side;
+	c->peer_cid = 100 + !side;
+	c->aead = PFS_AEAD_AUTO;
+	/* A's tx key is B's rx key and the other way round */
+	memset(c->tx_key, 0x10 + side, sizeof(c->tx_key));
+	memset(c->rx_key, 0x10 + !side, sizeof(c->rx_key));
+	memset(c->tx_iv, 0x20 + side, sizeof(c->tx_iv));
+	memset(c->rx_iv, 0x20 + !side, sizeof(c->rx_iv));
+	c->cc = PFS_CC_BBR;
+	c->mtu = MTU;
+	c->window_blocks = 16;
+	c->max_ack_delay_ns = 200 * US;
+	pfs_codec_config_default(&c->codec);
+	c->codec.block_max = 256 << 10;
+	c->codec.lit_max = 64 << 10;
+}
+
+static int make_peer(struct peer *p, int side, struct pfs_io *io, uint64_t cap)
+{
+	struct pfs_log_config lc = { .capacity = LOG_CAP, .huge = PFS_HUGE_NEVER };
+	struct pfs_session_config c;
+	char err[256];
+
+	memset(p, 0, sizeof(*p));
+	config(&c, side);
+	if (pfs_log_open(&p->tx, &lc, err, sizeof(err)) || pfs_log_open(&p->rx, &lc, err, sizeof(err)) ||
+	    pfs_index_init(&p->txi, pfs_index_bytes_for(LOG_CAP, c.codec.avg_chunk)))
+		return -1;
+	struct pfs_session_logs logs = { .tx = p->tx, .rx = p->rx, .tx_index = &p->txi,
+					  .keys = &keys };
+	struct pfs_session_sink sink = { .ctx = p, .write = sink_write };
+	if (pfs_session_new(&p->s, &c, &logs, &sink, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	p->io = io;
+	p->got_cap = cap;
+	p->got = calloc(1, cap ? cap : 1);
+	return 0;
+}
+
+static void free_peer(struct peer *p)
+{
+	pfs_session_free(p->s);
+	pfs_io_close(p->io);
+	pfs_index_free(&p->txi);
+	pfs_log_close(p->tx);
+	pfs_log_close(p->rx);
+	free(p->got);
+}
+
+/* Moves packets both ways in virtual time until both sides sent everything
+ * and each received `want` bytes, or the time limit. Returns the time used. */
+static uint64_t run(struct peer *a, struct peer *b, uint64_t want_a, uint64_t want_b,
+		    uint64_t limit_ns)
+{
+	struct peer *side[2] = { a, b };
+	uint64_t now = 0;
+	uint8_t pkt[MTU];
+
+	while (now < limit_ns) {
+		uint64_t wake = now + 200 * US;
+		for (int k = 0; k < 2; k++) {
+			for (int burst = 0; burst < 64; burst++) {
+				size_t len;
+				uint64_t w;
+				struct pfs_iobuf f;
+				if (pfs_session_next_packet(side[k]->s, pkt, sizeof(pkt), &len, now, &w))
+					return UINT64_MAX;
+				if (len == 0) {
+					if (w < wake)
+						wake = w;
+					break;
+				}
+				if (pfs_io_alloc(side[k]->io, &f, 1) == 1) {
+					memcpy(f.data, pkt, len);
+					f.len = (uint32_t)len;
+					pfs_io_tx(side[k]->io, &f, 1, now);
+				}
+			}
+		}
+		for (int k = 0; k < 2; k++) {
+			struct pfs_iobuf f[PFS_IO_BURST_MAX];
+			int n = pfs_io_rx(side[k]->io, f, PFS_IO_BURST_MAX, now);
+			for (int i = 0; i < n; i++)
+				if (pfs_session_on_packet(side[k]->s, f[i].data, f[i].len, now))
+					return UINT64_MAX;
+			pfs_io_release(side[k]->io, f, n);
+			if (n)
+				wake = now;
+		}
+		if (pfs_session_sent_all(a->s) && pfs_session_sent_all(b->s) &&
+		    a->got_bytes >= want_a && b->got_bytes >= want_b)
+			return now;
+		now = wake > now ? wake : now + 1;
+	}
+	return limit_ns;
+}
+
+static void make_data(uint8_t *p, size_t n)
+{
+	/* half random, half text, with repeats: all three codec paths */
+	fill_random(p, n / 2);
+	fill_text(p + n / 2, n - n / 2);
+	for (size_t i = 0; i + 8192 < n / 2; i += 65536)
+		memcpy(p + i + 4096, p + i, 4096);
+}
+
+/* A link pair with faults on both directions (cfg may be NULL: clean). */
+static int link_pair(struct pfs_io **ia, struct pfs_io **ib, const struct pfs_fault_config *cfg)
+{
+	struct pfs_io *a, *b;
+	if (pfs_io_mem_pair(&a, &b, 8192, 2048, 250 * US))
+		return -1;
+	if (!cfg) {
+		*ia = a;
+		*ib = b;
+		return 0;
+	}
+	struct pfs_fault_config cb = *cfg;
+	cb.seed ^= 0x5555;
+	if (pfs_io_fault_wrap(ia, a, cfg) || pfs_io_fault_wrap(ib, b, &cb))
+		return -1;
+	return 0;
+}
+
+static int transfer(const struct pfs_fault_config *faults, size_t size, struct peer *a,
+		    struct peer *b, uint8_t **data_out)
+{
+	struct pfs_io *ia, *ib;
+	uint8_t *data = malloc(size ? size : 1);
+
+	rng_seed(1234);
+	make_data(data, size);
+	if (link_pair(&ia, &ib, faults) || make_peer(a, 0, ia, 0) || make_peer(b, 1, ib, size))
+		return -1;
+	if (pfs_session_send_stream(a->s, 1, data, size))
+		return -1;
+	if (run(a, b, 0, size, 120ull * 1000000000) == UINT64_MAX)
+		return -1;
+	*data_out = data;
+	return 0;
+}
+
+static void setup_keys(void)
+{
+	uint8_t pair[PFS_PAIR_KEY_BYTES];
+	memset(pair, 7, sizeof(pair));
+	pfs_keys_derive(&keys, pair);
+}
+
+PFS_TEST(stream_arrives_byte_identical_over_a_clean_link)
+{
+	struct peer a, b;
+	uint8_t *data;
+	size_t size = 3u << 20;
+
+	setup_keys();
+	CHECK_EQ(transfer(NULL, size, &a, &b, &data), 0);
+	CHECK(pfs_session_sent_all(a.s));
+	CHECK_EQ(b.got_bytes, size);
+	CHECK(memcmp(b.got, data, size) == 0);
+	CHECK_EQ(pfs_session_stats(a.s)->pieces_retransmitted, 0);
+	CHECK(pfs_session_stats(b.s)->blocks_applied > 0);
+	free(data);
+	free_peer(&a);
+	free_peer(&b);
+}
+
+static void lossy(uint32_t loss_ppm, int *ok, uint64_t *retrans, uint64_t *auth)
+{
+	struct pfs_fault_config f = { .seed = 9, .loss_ppm = loss_ppm, .reorder_ppm = 20000,
+				      .reorder_depth = 4, .duplicate_ppm = 10000,
+				      .corrupt_ppm = 5000, .jitter_ns = 100 * US };
+	struct peer a, b;
+	uint8_t *data;
+	size_t size = 2u << 20;
+
+	*ok = 0;
+	setup_keys();
+	if (transfer(&f, size, &a, &b, &data))
+		return;
+	*ok = b.got_bytes >= size && memcmp(b.got, data, size) == 0 && pfs_session_sent_all(a.s) &&
+	      !b.bad_write;
+	*retrans = pfs_session_stats(a.s)->pieces_retransmitted;
+	*auth = pfs_session_stats(b.s)->auth_failed + pfs_session_stats(a.s)->auth_failed;
+	free(data);
+	free_peer(&a);
+	free_peer(&b);
+}
+
+PFS_TEST(stream_arrives_byte_identical_through_loss_reordering_duplication_and_corruption)
+{
+	static const uint32_t losses[] = { 10000, 50000, 200000 };
+	for (int i = 0; i < 3; i++) {
+		int ok;
+		uint64_t retrans = 0, auth = 0;
+		lossy(losses[i], &ok, &retrans, &auth);
+		printf("loss %u ppm: %s, %lu pieces resent, %lu corrupted packets refused\n",
+		       losses[i], ok ? "identical" : "FAILED", (unsigned long)retrans,
+		       (unsigned long)auth);
+		CHECK(ok);
+		CHECK(retrans > 0);
+		CHECK(auth > 0);
+	}
+}
+
+PFS_TEST(sending_the_same_bytes_again_costs_almost_nothing_on_the_wire)
+{
+	struct peer a, b;
+	uint8_t *data;
+	size_t size = 2u << 20;
+
+	setup_keys();
+	CHECK_EQ(transfer(NULL, size, &a, &b, &data), 0);
+	uint64_t first = pfs_session_stats(a.s)->bytes_sent;
+	/* the same bytes as a second stream, after the first was acknowledged */
+	b.got_bytes = 0;
+	memset(b.got, 0, size);
+	CHECK_EQ(pfs_session_send_stream(a.s, 2, data, size), 0);
+	CHECK(run(&a, &b, 0, size, 60ull * 1000000000) != UINT64_MAX);
+	uint64_t second = pfs_session_stats(a.s)->bytes_sent - first;
+	printf("first send %lu wire bytes, second %lu\n", (unsigned long)first,
+	       (unsigned long)second);
+	CHECK(memcmp(b.got, data, size) == 0);
+	CHECK(second < first / 50);
+	free(data);
+	free_peer(&a);
+	free_peer(&b);
+}
+
+PFS_TEST(both_directions_carry_streams_at_once)
+{
+	struct pfs_io *ia, *ib;
+	struct peer a, b;
+	size_t size = 1u << 20;
+	uint8_t *da = malloc(size), *db = malloc(size);
+
+	setup_keys();
+	rng_seed(77);
+	make_data(da, size);
+	make_data(db, size);
+	CHECK_EQ(link_pair(&ia, &ib, NULL), 0);
+	CHECK_EQ(make_peer(&a, 0, ia, size), 0);
+	CHECK_EQ(make_peer(&b, 1, ib, size), 0);
+	CHECK_EQ(pfs_session_send_stream(a.s, 1, da, size), 0);
+	CHECK_EQ(pfs_session_send_stream(b.s, 1, db, size), 0);
+	CHECK(run(&a, &b, size, size, 60ull * 1000000000) != UINT64_MAX);
+	CHECK(memcmp(b.got, da, size) == 0);
+	CHECK(memcmp(a.got, db, size) == 0);
+	free(da);
+	free(db);
+	free_peer(&a);
+	free_peer(&b);
+}
+
+PFS_TEST(packets_from_a_stranger_change_nothing)
+{
+	struct peer a, b;
+	uint8_t *data, junk[MTU], forged[MTU + 64];
+	size_t size = 256u << 10, n;
+	struct pfs_aead wrong;
+	uint8_t k[PFS_AEAD_KEY_BYTES], iv[PFS_AEAD_IV_BYTES];
+
+	setup_keys();
+	CHECK_EQ(transfer(NULL, size, &a, &b, &data), 0);
+	const struct pfs_session_stats before = *pfs_session_stats(b.s);
+	/* random bytes, and a well-formed packet sealed with another key */
+	fill_random(junk, sizeof(junk));
+	CHECK_EQ(pfs_session_on_packet(b.s, junk, sizeof(junk), 1), 0);
+	memset(k, 0x99, sizeof(k));
+	memset(iv, 0x98, sizeof(iv));
+	CHECK_EQ(pfs_aead_init(&wrong, PFS_AEAD_AUTO, k, iv), 0);
+	struct pfs_packet_header h = { PFS_PACKET_DATA, 101, 5 };
+	CHECK_EQ(pfs_packet_seal(&wrong, &h, junk, 100, forged, sizeof(forged), &n), 0);
+	CHECK_EQ(pfs_session_on_packet(b.s, forged, n, 2), 0);
+	const struct pfs_session_stats *after = pfs_session_stats(b.s);
+	CHECK_EQ(after->auth_failed, before.auth_failed + 1);
+	CHECK_EQ(after->foreign_cid, before.foreign_cid + 1);
+	CHECK_EQ(after->blocks_applied, before.blocks_applied);
+	CHECK(memcmp(b.got, data, size) == 0);
+	free(data);
+	free_peer(&a);
+	free_peer(&b);
+}
+
+PFS_TEST_MAIN()
