@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "io.h"
+#include "io_pool.h"
 
 struct slot {
 	uint32_t idx, len;
@@ -31,9 +32,8 @@ struct mem_end {
 };
 
 struct mem_pair {
-	uint8_t *pool;
-	uint32_t frames, frame_size; /* pool holds 2 * frames buffers */
-	uint32_t *free, nfree;
+	struct pfs_iopool pool; /* 2 * frames buffers */
+	uint32_t frames, frame_size;
 	uint64_t delay_ns;
 	struct mem_end end[2];
 };
@@ -45,25 +45,9 @@ static struct mem_end *end_of(struct pfs_io *io)
 	return (struct mem_end *)io;
 }
 
-static void put_buffer(struct mem_pair *p, uint32_t idx)
-{
-	p->free[p->nfree++] = idx;
-}
-
 static int mem_alloc(struct pfs_io *io, struct pfs_iobuf *f, int n)
 {
-	struct mem_end *e = end_of(io);
-	struct mem_pair *p = e->pair;
-	int i;
-
-	for (i = 0; i < n && p->nfree; i++) {
-		uint32_t idx = p->free[--p->nfree];
-		f[i] = (struct pfs_iobuf){ .data = p->pool + (size_t)idx * p->frame_size,
-					   .cap = p->frame_size, .handle = idx };
-	}
-	if (i < n)
-		io->stats.alloc_failed += (uint64_t)(n - i);
-	return i;
+	return pfs_iopool_alloc(&end_of(io)->pair->pool, f, n, &io->stats);
 }
 
 static int mem_tx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns)
@@ -78,7 +62,7 @@ static int mem_tx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns
 
 		if (to->closed || to->qcount == p->frames) {
 			io->stats.tx_dropped++;
-			put_buffer(p, idx);
+			pfs_iopool_put(&p->pool, idx);
 			continue;
 		}
 		to->q[(to->qhead + to->qcount++) % p->frames] =
@@ -100,7 +84,7 @@ static int mem_rx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns
 		struct slot s = e->q[e->qhead];
 		e->qhead = (e->qhead + 1) % p->frames;
 		e->qcount--;
-		f[i] = (struct pfs_iobuf){ .data = p->pool + (size_t)s.idx * p->frame_size,
+		f[i] = (struct pfs_iobuf){ .data = pfs_iopool_data(&p->pool, s.idx),
 					   .len = s.len, .cap = p->frame_size,
 					   .peer = e->peer->addr, .handle = s.idx };
 		io->stats.rx_frames++;
@@ -112,13 +96,12 @@ static int mem_rx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns
 static void mem_release(struct pfs_io *io, struct pfs_iobuf *f, int n)
 {
 	for (int i = 0; i < n; i++)
-		put_buffer(end_of(io)->pair, (uint32_t)f[i].handle);
+		pfs_iopool_put(&end_of(io)->pair->pool, (uint32_t)f[i].handle);
 }
 
 static void free_pair(struct mem_pair *p)
 {
-	free(p->pool);
-	free(p->free);
+	pfs_iopool_destroy(&p->pool);
 	free(p->end[0].q);
 	free(p->end[1].q);
 	free(p);
@@ -155,16 +138,12 @@ int pfs_io_mem_pair(struct pfs_io **a, struct pfs_io **b, uint32_t frames, uint3
 	p->frames = frames;
 	p->frame_size = frame_size;
 	p->delay_ns = delay_ns;
-	p->pool = malloc((size_t)2 * frames * frame_size);
-	p->free = malloc((size_t)2 * frames * sizeof(*p->free));
 	p->end[0].q = malloc((size_t)frames * sizeof(struct slot));
 	p->end[1].q = malloc((size_t)frames * sizeof(struct slot));
-	if (!p->pool || !p->free || !p->end[0].q || !p->end[1].q) {
+	if (pfs_iopool_init(&p->pool, 2 * frames, frame_size) || !p->end[0].q || !p->end[1].q) {
 		free_pair(p);
 		return PFS_ERR_NOMEM;
 	}
-	for (uint32_t i = 0; i < 2 * frames; i++)
-		put_buffer(p, 2 * frames - 1 - i);
 	for (int i = 0; i < 2; i++) {
 		struct mem_end *e = &p->end[i];
 		e->io.ops = &mem_ops;

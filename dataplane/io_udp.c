@@ -17,13 +17,12 @@
 
 #include "error.h"
 #include "io.h"
+#include "io_pool.h"
 
 struct udp {
 	struct pfs_io io; /* first */
 	int fd;
-	uint8_t *pool;
-	uint32_t frames, frame_size;
-	uint32_t *free, nfree;
+	struct pfs_iopool pool;
 	struct pfs_addr local;
 };
 
@@ -69,25 +68,13 @@ static void from_sockaddr(const struct sockaddr_storage *ss, struct pfs_addr *a)
 
 static int udp_alloc(struct pfs_io *io, struct pfs_iobuf *f, int n)
 {
-	struct udp *u = udp_of(io);
-	int i;
-
-	for (i = 0; i < n && u->nfree; i++) {
-		uint32_t idx = u->free[--u->nfree];
-		f[i] = (struct pfs_iobuf){ .data = u->pool + (size_t)idx * u->frame_size,
-					   .cap = u->frame_size, .handle = idx };
-	}
-	if (i < n)
-		io->stats.alloc_failed += (uint64_t)(n - i);
-	return i;
+	return pfs_iopool_alloc(&udp_of(io)->pool, f, n, &io->stats);
 }
 
 static void udp_release(struct pfs_io *io, struct pfs_iobuf *f, int n)
 {
-	struct udp *u = udp_of(io);
-
 	for (int i = 0; i < n; i++)
-		u->free[u->nfree++] = (uint32_t)f[i].handle;
+		pfs_iopool_put(&udp_of(io)->pool, (uint32_t)f[i].handle);
 }
 
 static int udp_tx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns)
@@ -102,7 +89,7 @@ static int udp_tx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns
 		n = PFS_IO_BURST_MAX;
 	for (int i = 0; i < n; i++) {
 		iov[i] = (struct iovec){ .iov_base = f[i].data,
-					 .iov_len = f[i].len <= u->frame_size ? f[i].len : u->frame_size };
+					 .iov_len = f[i].len <= u->pool.size ? f[i].len : u->pool.size };
 		msg[i] = (struct mmsghdr){ .msg_hdr = {
 						   .msg_name = &to[i],
 						   .msg_namelen = to_sockaddr(&f[i].peer, &to[i]),
@@ -172,8 +159,7 @@ static void udp_close(struct pfs_io *io)
 
 	if (u->fd >= 0)
 		close(u->fd);
-	free(u->pool);
-	free(u->free);
+	pfs_iopool_destroy(&u->pool);
 	free(u);
 }
 
@@ -234,12 +220,8 @@ int pfs_io_udp_open(struct pfs_io **out, const struct pfs_udp_config *cfg, char 
 	if (!u)
 		return PFS_ERR_NOMEM;
 	u->io.ops = &udp_ops;
-	u->frames = cfg->frames;
-	u->frame_size = cfg->frame_size;
-	u->pool = malloc((size_t)cfg->frames * cfg->frame_size);
-	u->free = malloc((size_t)cfg->frames * sizeof(*u->free));
 	u->fd = socket(cfg->bind.family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (!u->pool || !u->free) {
+	if (pfs_iopool_init(&u->pool, cfg->frames, cfg->frame_size)) {
 		rc = PFS_ERR_NOMEM;
 		snprintf(err, errlen, "udp backend: out of memory for %u buffers", cfg->frames);
 		goto err_close;
@@ -249,8 +231,6 @@ int pfs_io_udp_open(struct pfs_io **out, const struct pfs_udp_config *cfg, char 
 		snprintf(err, errlen, "socket() for %s: %s", where, strerror(errno));
 		goto err_close;
 	}
-	for (uint32_t i = 0; i < cfg->frames; i++)
-		u->free[u->nfree++] = cfg->frames - 1 - i;
 	/* Deep socket buffers absorb bursts between polls; the kernel caps the
 	 * unprivileged request at net.core.{r,w}mem_max (FORCE lifts it for root). */
 	buf = (int)(cfg->sockbuf ? cfg->sockbuf : 4u << 20);
