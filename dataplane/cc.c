@@ -161,7 +161,10 @@ static void bbr_acked(struct pfs_cc *cc, uint32_t bytes, uint64_t now_ns,
 {
 	uint64_t round_len = cc->min_rtt_ns > 1000000 ? cc->min_rtt_ns : 1000000;
 	double pacing_gain, cwnd_gain;
-	uint64_t bw, bdp, floor = 4ull * cc->mss;
+	/* BBR's window keeps room for the packets that leave and are acked in
+	 * batches (send bursts, ack aggregation) on top of the model's BDP; on
+	 * sub-millisecond paths the BDP alone is a few packets and starves it */
+	uint64_t bw, bdp, floor = 4ull * cc->mss, quanta = 2ull * PFS_CC_BURST_PACKETS * cc->mss;
 
 	cc->delivered += bytes;
 	if (!cc->round_start_ns) {
@@ -191,7 +194,7 @@ static void bbr_acked(struct pfs_cc *cc, uint32_t bytes, uint64_t now_ns,
 		return;
 	}
 	bdp = (uint64_t)((double)bw * (double)cc->min_rtt_ns / 1e9);
-	cc->cwnd = (uint64_t)(cwnd_gain * (double)bdp);
+	cc->cwnd = (uint64_t)(cwnd_gain * (double)bdp) + quanta;
 	if (cc->cwnd < floor)
 		cc->cwnd = floor;
 	cc->pacing_rate = capped(cc, pacing_gain * (double)bw);

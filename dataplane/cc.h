@@ -34,6 +34,7 @@ enum pfs_bbr_mode {
 };
 
 #define PFS_BBR_BW_SAMPLES 10 /* round trips the bandwidth max filter spans */
+#define PFS_CC_BURST_PACKETS 64 /* packets a worker sends or acks in one batch */
 
 struct pfs_cc {
 	enum pfs_cc_algo algo;

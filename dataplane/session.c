@@ -23,7 +23,8 @@
 #define ASM_RANGES 64     /* received byte ranges per block being assembled */
 #define PIECE_BITS 24     /* cookie = block id << PIECE_BITS | piece */
 #define NO_COOKIE UINT64_MAX
-#define FRAME_ROOM 300    /* plaintext kept free for ACK and LOG_ACK frames */
+#define FRAME_ROOM 64     /* plaintext kept free for ACK and LOG_ACK frames; a
+			   * longer ACK goes alone and the piece follows */
 
 enum { PIECE_UNSENT, PIECE_INFLIGHT, PIECE_ACKED, PIECE_RESEND };
 enum { RB_FREE, RB_ASSEMBLING, RB_APPLIED };
@@ -38,7 +39,10 @@ struct sblock {
 	uint64_t id; /* UINT64_MAX: slot free */
 	uint8_t *wire, *state;
 	uint32_t len, npieces, acked;
+	uint32_t first_unsent; /* pieces below were all sent at least once */
 };
+
+#define RESEND_MAX 4096 /* lost pieces waiting to be sent again */
 
 struct range32 {
 	uint32_t lo, hi; /* [lo, hi) */
@@ -73,6 +77,9 @@ struct pfs_session {
 	struct sblock *sb;
 	uint64_t next_block_id, tx_pn;
 	uint32_t probes; /* ack-eliciting packets owed to a probe timeout */
+	uint64_t resend[RESEND_MAX]; /* cookies of lost pieces, oldest first */
+	uint32_t resend_head, resend_count;
+	uint64_t oldest_block; /* no block below is still being sent */
 	/* receiving */
 	struct rblock *rb;
 	uint32_t nrb;
@@ -128,6 +135,10 @@ static void on_lost(void *ctx, uint64_t cookie, uint32_t bytes, uint64_t sent_ns
 	if (b && piece < b->npieces && b->state[piece] == PIECE_INFLIGHT) {
 		b->state[piece] = PIECE_RESEND;
 		s->st.pieces_lost++;
+		if (s->resend_count < RESEND_MAX)
+			s->resend[(s->resend_head + s->resend_count++) % RESEND_MAX] = cookie;
+		else
+			b->first_unsent = 0; /* queue full: rescan this block */
 	}
 }
 
@@ -290,29 +301,46 @@ static int encode_next(struct pfs_session *s)
 	memcpy(b->wire, s->enc_buf, wl);
 	b->len = (uint32_t)wl;
 	b->acked = 0;
+	b->first_unsent = 0;
 	b->id = s->next_block_id++;
 	s->st.blocks_sent++;
 	return 0;
 }
 
-/* The oldest unsent piece (lost pieces first, as they are the oldest). */
+/* The next piece to send: a lost one first (oldest loss first), else the
+ * first never-sent piece of the oldest block that has one, encoding a new
+ * block when none has. Constant work per packet in the common case. */
 static int next_piece(struct pfs_session *s, struct sblock **pb, uint32_t *piece)
 {
-	uint64_t first = s->next_block_id > s->cfg.window_blocks
-				 ? s->next_block_id - s->cfg.window_blocks
-				 : 0;
+	while (s->resend_count) {
+		uint64_t cookie = s->resend[s->resend_head];
+		struct sblock *b = sblock_of(s, cookie >> PIECE_BITS);
+		uint32_t p = (uint32_t)(cookie & ((1u << PIECE_BITS) - 1));
 
+		if (b && p < b->npieces && b->state[p] == PIECE_RESEND) {
+			*pb = b;
+			*piece = p;
+			return 1; /* popped when sent */
+		}
+		s->resend_head = (s->resend_head + 1) % RESEND_MAX;
+		s->resend_count--;
+	}
 	for (int pass = 0; pass < 2; pass++) {
-		for (uint64_t id = first; id < s->next_block_id; id++) {
+		for (uint64_t id = s->oldest_block; id < s->next_block_id; id++) {
 			struct sblock *b = sblock_of(s, id);
-			if (!b)
+			if (!b) {
+				if (id == s->oldest_block)
+					s->oldest_block++;
 				continue;
-			for (uint32_t p = 0; p < b->npieces; p++) {
-				if (b->state[p] == PIECE_UNSENT || b->state[p] == PIECE_RESEND) {
-					*pb = b;
-					*piece = p;
-					return 1;
-				}
+			}
+			while (b->first_unsent < b->npieces &&
+			       b->state[b->first_unsent] != PIECE_UNSENT &&
+			       b->state[b->first_unsent] != PIECE_RESEND)
+				b->first_unsent++;
+			if (b->first_unsent < b->npieces) {
+				*pb = b;
+				*piece = b->first_unsent;
+				return 1;
 			}
 		}
 		if (pass == 0 && encode_next(s) != 0)
@@ -422,8 +450,14 @@ int pfs_session_next_packet(struct pfs_session *s, uint8_t *out, size_t cap, siz
 					   .data = b->wire + off };
 		size_t m = pfs_frame_put_block(s->plain + n, room - n, &fr);
 		if (m) {
-			if (b->state[piece] == PIECE_RESEND)
+			if (b->state[piece] == PIECE_RESEND) {
 				s->st.pieces_retransmitted++;
+				s->st.retransmitted_bytes += fr.len;
+				if (s->resend_count && s->resend[s->resend_head] == (b->id << PIECE_BITS | piece)) {
+					s->resend_head = (s->resend_head + 1) % RESEND_MAX;
+					s->resend_count--;
+				}
+			}
 			s->st.pieces_sent++;
 			s->st.payload_bytes_sent += fr.len;
 			b->state[piece] = PIECE_INFLIGHT;

@@ -52,7 +52,7 @@ struct pfs_session_sink {
 struct pfs_session_stats {
 	uint64_t packets_sent, packets_received, bytes_sent, bytes_received;
 	uint64_t auth_failed, replayed, malformed, foreign_cid;
-	uint64_t pieces_sent, pieces_retransmitted, pieces_lost;
+	uint64_t pieces_sent, pieces_retransmitted, pieces_lost, retransmitted_bytes;
 	uint64_t blocks_sent, blocks_applied, block_errors;
 	uint64_t payload_bytes_sent, payload_bytes_received;
 };

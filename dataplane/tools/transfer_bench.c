@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pfs-transfer-bench: two session engines in two processes on this machine,
+ * joined by UDP on loopback (or the in-process mem backend), moving --base
+ * (if given) and then --target; reports the target's transfer. The receiver
+ * keeps what it receives in memory and checks it against the file at the end.
+ * Faults (--loss, --reorder) are applied by io_fault on the receiving side of
+ * each direction, in real time. Prints one JSON object.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "io.h"
+#include "session.h"
+
+#define MTU 1472u /* fits a 1500-byte Ethernet MTU: 20 IP + 8 UDP */
+
+struct opts {
+	const char *target, *base;
+	double loss, reorder;
+	uint64_t rate_cap; /* bytes per second */
+	enum pfs_cc_algo cc;
+	uint64_t log_size;
+	double time_limit_s;
+};
+
+struct file {
+	const uint8_t *data;
+	uint64_t len;
+};
+
+struct rx_state {
+	uint8_t *buf[2]; /* stream 1 = base, 2 = target */
+	uint64_t cap[2], got[2];
+	int overflow;
+};
+
+static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void die(int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", pfs_errname(code), msg);
+	exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct file map_file(const char *path)
+{
+	struct file f = { .data = (const uint8_t *)"" };
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		die(-ENOENT, "cannot read %s: %s", path, strerror(errno));
+	f.len = (uint64_t)st.st_size;
+	if (f.len) {
+		void *p = mmap(NULL, f.len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (p == MAP_FAILED)
+			die(-errno, "cannot map %s", path);
+		f.data = p;
+	}
+	close(fd);
+	return f;
+}
+
+static int sink(void *ctx, uint64_t stream, uint64_t off, const uint8_t *p, uint32_t len)
+{
+	struct rx_state *rx = ctx;
+	int i = stream == 2;
+
+	if (stream < 1 || stream > 2 || off + len > rx->cap[i]) {
+		rx->overflow = 1;
+		return PFS_ERR_LIMIT;
+	}
+	memcpy(rx->buf[i] + off, p, len);
+	rx->got[i] += len;
+	return 0;
+}
+
+struct endpoint {
+	struct pfs_log *tx, *rx;
+	struct pfs_index txi;
+	struct pfs_codec_keys keys;
+	struct pfs_session *s;
+	struct pfs_io *io;
+	struct pfs_addr peer;
+};
+
+static void setup(struct endpoint *e, const struct opts *o, int side, struct pfs_io *io,
+		  struct rx_state *rx)
+{
+	struct pfs_log_config lc = { .capacity = o->log_size, .huge = PFS_HUGE_AUTO };
+	struct pfs_session_config c = { 0 };
+	uint8_t pair[PFS_PAIR_KEY_BYTES];
+	char err[256];
+	int rc;
+
+	memset(pair, 0x42, sizeof(pair));
+	pfs_keys_derive(&e->keys, pair);
+	c.local_cid = 1000 + side;
+	c.peer_cid = 1000 + !side;
+	c.aead = PFS_AEAD_AUTO;
+	memset(c.tx_key, 0x30 + side, sizeof(c.tx_key));
+	memset(c.rx_key, 0x30 + !side, sizeof(c.rx_key));
+	memset(c.tx_iv, 0x40 + side, sizeof(c.tx_iv));
+	memset(c.rx_iv, 0x40 + !side, sizeof(c.rx_iv));
+	c.cc = o->cc;
+	c.fixed_rate = o->rate_cap ? o->rate_cap : 125000000;
+	c.rate_cap = o->rate_cap;
+	c.mtu = MTU;
+	c.window_blocks = 64;
+	c.max_ack_delay_ns = 1000000;
+	pfs_codec_config_default(&c.codec);
+	c.codec.block_max = 1u << 20;
+	if ((rc = pfs_log_open(&e->tx, &lc, err, sizeof(err))) ||
+	    (rc = pfs_log_open(&e->rx, &lc, err, sizeof(err))))
+		die(rc, "%s", err);
+	if ((rc = pfs_index_init(&e->txi, pfs_index_bytes_for(o->log_size, c.codec.avg_chunk))))
+		die(rc, "index");
+	struct pfs_session_logs logs = { .tx = e->tx, .rx = e->rx, .tx_index = &e->txi,
+					  .keys = &e->keys };
+	struct pfs_session_sink sk = { .ctx = rx, .write = sink };
+	if ((rc = pfs_session_new(&e->s, &c, &logs, rx ? &sk : NULL, err, sizeof(err))))
+		die(rc, "%s", err);
+	e->io = io;
+}
+
+/* One step of the event loop: send what may go, receive what came, then wait
+ * for the socket or the session's next timer (at most 1 ms). */
+static int step(struct endpoint *e, int fd)
+{
+	uint64_t now = now_ns(), wake = now + 1000000;
+	struct pfs_iobuf f[PFS_IO_BURST_MAX];
+	int n, rc, out;
+
+	/* a burst of packets written straight into the backend's buffers, sent
+	 * with one system call */
+	out = pfs_io_alloc(e->io, f, PFS_IO_BURST_MAX);
+	for (n = 0; n < out; n++) {
+		size_t len;
+		uint64_t w;
+		rc = pfs_session_next_packet(e->s, f[n].data, f[n].cap, &len, now, &w);
+		if (rc)
+			return rc;
+		if (len == 0) {
+			if (w < wake)
+				wake = w;
+			break;
+		}
+		f[n].len = (uint32_t)len;
+		f[n].peer = e->peer;
+		wake = now;
+	}
+	pfs_io_release(e->io, f + n, out - n);
+	if (n)
+		pfs_io_tx(e->io, f, n, now);
+	while ((n = pfs_io_rx(e->io, f, PFS_IO_BURST_MAX, now_ns())) > 0) {
+		for (int i = 0; i < n; i++) {
+			rc = pfs_session_on_packet(e->s, f[i].data, f[i].len, now_ns());
+			if (rc)
+				return rc;
+		}
+		pfs_io_release(e->io, f, n);
+		wake = now;
+	}
+	now = now_ns();
+	if (wake > now) {
+		/* with faults, frames wait inside io_fault: poll in short steps */
+		int ms = (int)((wake - now) / 1000000);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		poll(&p, 1, ms > 1 ? 1 : ms);
+	}
+	return 0;
+}
+
+static struct pfs_io *open_io(const struct opts *o, uint32_t seed, struct pfs_addr *local)
+{
+	struct pfs_udp_config uc = { .bind = { .family = 4, .ip = { 127, 0, 0, 1 } },
+				     .frames = 8192, .frame_size = 2048, .sockbuf = 8u << 20 };
+	struct pfs_io *io, *wrapped;
+	char err[256];
+	int rc;
+
+	if ((rc = pfs_io_udp_open(&io, &uc, err, sizeof(err))))
+		die(rc, "%s", err);
+	pfs_io_udp_local(io, local);
+	if (o->loss == 0 && o->reorder == 0)
+		return io;
+	struct pfs_fault_config fc = { .seed = seed, .loss_ppm = (uint32_t)(o->loss * 1e6),
+				       .reorder_ppm = (uint32_t)(o->reorder * 1e6),
+				       .reorder_depth = o->reorder > 0 ? 3 : 0 };
+	if ((rc = pfs_io_fault_wrap(&wrapped, io, &fc)))
+		die(rc, "bad fault settings");
+	return wrapped;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: pfs-transfer-bench --target FILE [--base FILE] [--loss P] "
+			"[--reorder P] [--rate MBIT] [--cc bbr|cubic|fixed] [--log-size BYTES] "
+			"[--time-limit S] [--json]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "target", 1, 0, 't' }, { "base", 1, 0, 'b' },	{ "loss", 1, 0, 'l' },
+		{ "reorder", 1, 0, 'r' }, { "rate", 1, 0, 'R' },	{ "cc", 1, 0, 'c' },
+		{ "log-size", 1, 0, 'L' }, { "time-limit", 1, 0, 'T' }, { "json", 0, 0, 'j' },
+		{ "help", 0, 0, 'h' },	  { 0, 0, 0, 0 },
+	};
+	struct opts o = { .cc = PFS_CC_BBR, .log_size = 1ull << 30, .time_limit_s = 300 };
+	int c, to_parent[2], to_child[2];
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': o.target = optarg; break;
+		case 'b': o.base = optarg; break;
+		case 'l': o.loss = atof(optarg); break;
+		case 'r': o.reorder = atof(optarg); break;
+		case 'R': o.rate_cap = (uint64_t)(atof(optarg) * 1e6 / 8); break;
+		case 'c':
+			o.cc = !strcmp(optarg, "cubic") ? PFS_CC_CUBIC
+			       : !strcmp(optarg, "fixed") ? PFS_CC_FIXED
+			       : !strcmp(optarg, "bbr")   ? PFS_CC_BBR
+							  : (die(PFS_ERR_INVALID_ARG, "--cc: bbr, cubic or fixed"), PFS_CC_BBR);
+			break;
+		case 'L': o.log_size = strtoull(optarg, NULL, 0); break;
+		case 'T': o.time_limit_s = atof(optarg); break;
+		case 'j': break;
+		case 'h': usage(); return 0;
+		default: usage(); die(PFS_ERR_INVALID_ARG, "unknown option");
+		}
+	}
+	if (!o.target)
+		die(PFS_ERR_INVALID_ARG, "--target is required");
+	if (o.loss < 0 || o.loss >= 1 || o.reorder < 0 || o.reorder >= 1)
+		die(PFS_ERR_INVALID_ARG, "--loss and --reorder are fractions in [0, 1)");
+	if (o.cc == PFS_CC_FIXED && !o.rate_cap)
+		die(PFS_ERR_INVALID_ARG, "--cc fixed needs --rate");
+	struct file target = map_file(o.target), base = { .data = (const uint8_t *)"" };
+	if (o.base)
+		base = map_file(o.base);
+	if (pipe(to_parent) || pipe(to_child))
+		die(-errno, "pipe");
+
+	/* addresses are exchanged over the pipes before any packet moves */
+	struct endpoint snd = { 0 }, rcv = { 0 };
+	struct pfs_addr a_local, b_local;
+	pid_t pid = fork();
+	if (pid < 0)
+		die(-errno, "fork");
+	if (pid == 0) {
+		struct rx_state rx = { .cap = { base.len, target.len } };
+		rx.buf[0] = malloc(base.len ? base.len : 1);
+		rx.buf[1] = malloc(target.len ? target.len : 1);
+		struct pfs_io *io = open_io(&o, 2, &b_local);
+		setup(&rcv, &o, 1, io, &rx);
+		if (write(to_parent[1], &b_local, sizeof(b_local)) != sizeof(b_local) ||
+		    read(to_child[0], &rcv.peer, sizeof(rcv.peer)) != sizeof(rcv.peer))
+			_exit(2);
+		uint64_t deadline = now_ns() + (uint64_t)(o.time_limit_s * 1e9) + 5000000000ull;
+		while ((rx.got[0] < base.len || rx.got[1] < target.len) && now_ns() < deadline) {
+			if (step(&rcv, pfs_io_udp_fd(io)) || rx.overflow)
+				_exit(3);
+		}
+		/* keep acknowledging for a moment so the sender sees the end */
+		for (uint64_t end = now_ns() + 200000000ull; now_ns() < end;)
+			step(&rcv, pfs_io_udp_fd(io));
+		int ok = rx.got[1] == target.len && !memcmp(rx.buf[1], target.data, target.len) &&
+			 rx.got[0] == base.len && !memcmp(rx.buf[0], base.data, base.len);
+		char verdict = ok ? 1 : 0;
+		if (write(to_parent[1], &verdict, 1) != 1)
+			_exit(2);
+		_exit(0);
+	}
+	struct pfs_io *io = open_io(&o, 1, &a_local);
+	setup(&snd, &o, 0, io, NULL);
+	if (read(to_parent[0], &snd.peer, sizeof(snd.peer)) != sizeof(snd.peer) ||
+	    write(to_child[1], &a_local, sizeof(a_local)) != sizeof(a_local))
+		die(PFS_ERR_IO, "receiver did not start");
+	uint64_t limit = now_ns() + (uint64_t)(o.time_limit_s * 1e9), t0, t1;
+	struct pfs_session_stats before;
+	int rc = 0;
+	if (o.base) {
+		pfs_session_send_stream(snd.s, 1, base.data, base.len);
+		while (!pfs_session_sent_all(snd.s) && now_ns() < limit && !rc)
+			rc = step(&snd, pfs_io_udp_fd(io));
+	}
+	before = *pfs_session_stats(snd.s);
+	t0 = now_ns();
+	pfs_session_send_stream(snd.s, 2, target.data, target.len);
+	while (!pfs_session_sent_all(snd.s) && now_ns() < limit && !rc)
+		rc = step(&snd, pfs_io_udp_fd(io));
+	t1 = now_ns();
+	if (rc)
+		die(rc, "sender failed: %s", pfs_strerror(rc));
+	char verdict = 0;
+	if (read(to_parent[0], &verdict, 1) != 1)
+		verdict = 0;
+	int status;
+	waitpid(pid, &status, 0);
+	const struct pfs_session_stats *st = pfs_session_stats(snd.s);
+	double secs = (double)(t1 - t0) / 1e9;
+	printf("{\n  \"input_bytes\": %llu,\n  \"seconds\": %.4f,\n  \"goodput_MBps\": %.1f,\n"
+	       "  \"wire_bytes\": %llu,\n  \"retransmitted_bytes\": %llu,\n"
+	       "  \"packets_sent\": %llu,\n  \"completed\": %s,\n  \"verified\": %s,\n"
+	       "  \"cc\": \"%s\",\n  \"loss\": %g,\n  \"reorder\": %g,\n  \"rate_cap_MBps\": %.1f\n}\n",
+	       (unsigned long long)target.len, secs, secs > 0 ? (double)target.len / secs / 1e6 : 0,
+	       (unsigned long long)(st->bytes_sent - before.bytes_sent),
+	       (unsigned long long)(st->retransmitted_bytes - before.retransmitted_bytes),
+	       (unsigned long long)(st->packets_sent - before.packets_sent),
+	       pfs_session_sent_all(snd.s) ? "true" : "false", verdict ? "true" : "false",
+	       pfs_cc_name(o.cc), o.loss, o.reorder, (double)o.rate_cap / 1e6);
+	return verdict ? 0 : 1;
+}
