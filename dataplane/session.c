@@ -390,7 +390,7 @@ static void note_received(struct pfs_session *s, uint64_t pn)
 	s->nrx++;
 }
 
-static size_t put_acks(struct pfs_session *s, uint8_t *p, size_t cap, uint64_t now)
+static size_t put_acks(struct pfs_session *s, uint8_t *p, size_t cap)
 {
 	struct pfs_fr_ack ack = { .n = s->nrx };
 	struct pfs_fr_log_ack la = { .log = PFS_LOG_SENDER_TX, .contig = s->logs.rx->contig };
@@ -436,12 +436,14 @@ int pfs_session_next_packet(struct pfs_session *s, uint8_t *out, size_t cap, siz
 	if (have < 0)
 		return s->failed = PFS_ERR_NOMEM;
 	when = pfs_pacer_when(&s->pacer, now, s->cc.pacing_rate, s->cfg.mtu);
+	/* the window, the pacer, and room in recovery's record of packets */
 	can_send = s->probes > 0 ||
-		   (s->rec.bytes_in_flight + s->cfg.mtu <= s->cc.cwnd && when <= now);
+		   (s->rec.bytes_in_flight + s->cfg.mtu <= s->cc.cwnd && when <= now &&
+		    (s->rec.bytes_in_flight == 0 || s->tx_pn - s->rec.oldest < PFS_REC_WINDOW));
 	ack_now = s->eliciting_unacked >= 2 || (s->ack_due_ns && now >= s->ack_due_ns) ||
 		  (s->eliciting_unacked && have && can_send);
 
-	n = ack_now || s->logs.rx->contig != s->log_ack_sent ? put_acks(s, s->plain, room, now) : 0;
+	n = ack_now || s->logs.rx->contig != s->log_ack_sent ? put_acks(s, s->plain, room) : 0;
 	if (have && can_send) {
 		uint32_t off = piece * s->piece_max;
 		struct pfs_fr_block fr = { .block_id = b->id, .block_len = b->len, .offset = off,
@@ -450,10 +452,12 @@ int pfs_session_next_packet(struct pfs_session *s, uint8_t *out, size_t cap, siz
 					   .data = b->wire + off };
 		size_t m = pfs_frame_put_block(s->plain + n, room - n, &fr);
 		if (m) {
+			cookie = b->id << PIECE_BITS | piece;
 			if (b->state[piece] == PIECE_RESEND) {
 				s->st.pieces_retransmitted++;
 				s->st.retransmitted_bytes += fr.len;
-				if (s->resend_count && s->resend[s->resend_head] == (b->id << PIECE_BITS | piece)) {
+				/* next_piece left it at the head of the queue */
+				if (s->resend_count && s->resend[s->resend_head] == cookie) {
 					s->resend_head = (s->resend_head + 1) % RESEND_MAX;
 					s->resend_count--;
 				}
@@ -461,7 +465,6 @@ int pfs_session_next_packet(struct pfs_session *s, uint8_t *out, size_t cap, siz
 			s->st.pieces_sent++;
 			s->st.payload_bytes_sent += fr.len;
 			b->state[piece] = PIECE_INFLIGHT;
-			cookie = b->id << PIECE_BITS | piece;
 			n += m;
 			eliciting = 1;
 		}
