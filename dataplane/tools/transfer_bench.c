@@ -26,7 +26,7 @@
 #include "io.h"
 #include "session.h"
 
-#define MTU 1472u /* fits a 1500-byte Ethernet MTU: 20 IP + 8 UDP */
+#define MTU_DEFAULT 1472u /* fits a 1500-byte Ethernet MTU: 20 IP + 8 UDP */
 
 struct opts {
 	const char *target, *base;
@@ -35,6 +35,7 @@ struct opts {
 	enum pfs_cc_algo cc;
 	uint64_t log_size;
 	double time_limit_s;
+	uint32_t mtu;
 };
 
 struct file {
@@ -132,7 +133,7 @@ static void setup(struct endpoint *e, const struct opts *o, int side, struct pfs
 	c.cc = o->cc;
 	c.fixed_rate = o->rate_cap ? o->rate_cap : 125000000;
 	c.rate_cap = o->rate_cap;
-	c.mtu = MTU;
+	c.mtu = o->mtu;
 	c.window_blocks = 64;
 	c.max_ack_delay_ns = 1000000;
 	pfs_codec_config_default(&c.codec);
@@ -201,7 +202,7 @@ static int step(struct endpoint *e, int fd)
 static struct pfs_io *open_io(const struct opts *o, uint32_t seed, struct pfs_addr *local)
 {
 	struct pfs_udp_config uc = { .bind = { .family = 4, .ip = { 127, 0, 0, 1 } },
-				     .frames = 8192, .frame_size = 2048, .sockbuf = 8u << 20 };
+				     .frames = 8192, .frame_size = o->mtu, .sockbuf = 8u << 20 };
 	struct pfs_io *io, *wrapped;
 	char err[256];
 	int rc;
@@ -223,7 +224,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: pfs-transfer-bench --target FILE [--base FILE] [--loss P] "
 			"[--reorder P] [--rate MBIT] [--cc bbr|cubic|fixed] [--log-size BYTES] "
-			"[--time-limit S] [--json]\n");
+			"[--time-limit S] [--mtu BYTES] [--json]\n");
 }
 
 int main(int argc, char **argv)
@@ -232,9 +233,11 @@ int main(int argc, char **argv)
 		{ "target", 1, 0, 't' }, { "base", 1, 0, 'b' },	{ "loss", 1, 0, 'l' },
 		{ "reorder", 1, 0, 'r' }, { "rate", 1, 0, 'R' },	{ "cc", 1, 0, 'c' },
 		{ "log-size", 1, 0, 'L' }, { "time-limit", 1, 0, 'T' }, { "json", 0, 0, 'j' },
+		{ "mtu", 1, 0, 'm' },
 		{ "help", 0, 0, 'h' },	  { 0, 0, 0, 0 },
 	};
-	struct opts o = { .cc = PFS_CC_BBR, .log_size = 1ull << 30, .time_limit_s = 300 };
+	struct opts o = { .cc = PFS_CC_BBR, .log_size = 1ull << 30, .time_limit_s = 300,
+			  .mtu = MTU_DEFAULT };
 	int c, to_parent[2], to_child[2];
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -252,6 +255,7 @@ int main(int argc, char **argv)
 			break;
 		case 'L': o.log_size = strtoull(optarg, NULL, 0); break;
 		case 'T': o.time_limit_s = atof(optarg); break;
+		case 'm': o.mtu = (uint32_t)atoi(optarg); break;
 		case 'j': break;
 		case 'h': usage(); return 0;
 		default: usage(); die(PFS_ERR_INVALID_ARG, "unknown option");
@@ -259,6 +263,8 @@ int main(int argc, char **argv)
 	}
 	if (!o.target)
 		die(PFS_ERR_INVALID_ARG, "--target is required");
+	if (o.mtu < 576 || o.mtu > PFS_PACKET_MAX)
+		die(PFS_ERR_INVALID_ARG, "--mtu must be 576..%u bytes (UDP payload)", PFS_PACKET_MAX);
 	if (o.loss < 0 || o.loss >= 1 || o.reorder < 0 || o.reorder >= 1)
 		die(PFS_ERR_INVALID_ARG, "--loss and --reorder are fractions in [0, 1)");
 	if (o.cc == PFS_CC_FIXED && !o.rate_cap)
