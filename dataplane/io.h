@@ -41,6 +41,7 @@ struct pfs_iobuf {
 struct pfs_io_stats {
 	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
 	uint64_t tx_dropped; /* queue full or link down */
+	uint64_t rx_dropped; /* no buffer, or a datagram larger than a buffer */
 	uint64_t alloc_failed;
 };
 
@@ -114,7 +115,11 @@ struct pfs_udp_config {
 	uint32_t frames;     /* buffers in the pool */
 	uint32_t frame_size; /* bytes per buffer: the largest datagram handled */
 	uint32_t sockbuf;    /* SO_RCVBUF/SO_SNDBUF bytes asked for; 0 = 4 MiB */
+	int no_offload;      /* 1: no UDP GSO/GRO even where the kernel has them */
 };
+
+/* Whether the socket uses UDP GSO (send) and GRO (receive). */
+int pfs_io_udp_offloads(const struct pfs_io *io, int *gso, int *gro);
 
 int pfs_io_udp_open(struct pfs_io **out, const struct pfs_udp_config *cfg, char *err,
 		    size_t errlen);

@@ -376,6 +376,63 @@ PFS_TEST(udp_backend_moves_a_burst_over_ipv6_loopback)
 	CHECK(ok);
 }
 
+/* Frames of mixed sizes to two receivers, in one burst: GSO must only join
+ * runs of one size to one peer, and GRO must cut them back exactly. */
+static int mixed_burst(int no_offload)
+{
+	struct pfs_udp_config cfg = { .bind = { .family = 4, .ip = { 127, 0, 0, 1 } },
+				      .frames = FRAMES, .frame_size = FSIZE,
+				      .no_offload = no_offload };
+	struct pfs_io *a, *b, *c;
+	struct pfs_addr lb, lc, from;
+	struct pfs_iobuf f[PFS_IO_BURST_MAX];
+	static const uint32_t sizes[] = { 1000, 1000, 1000, 700, 1000, 1000, 64, 1400 };
+	uint32_t got_b[PFS_IO_BURST_MAX], got_c[PFS_IO_BURST_MAX];
+	char err[200];
+	int ok = 0, nb = 0, nc = 0;
+
+	if (pfs_io_udp_open(&a, &cfg, err, sizeof(err)) || pfs_io_udp_open(&b, &cfg, err, sizeof(err)) ||
+	    pfs_io_udp_open(&c, &cfg, err, sizeof(err)))
+		return 0;
+	pfs_io_udp_local(b, &lb);
+	pfs_io_udp_local(c, &lc);
+	int n = pfs_io_alloc(a, f, 48);
+	for (int i = 0; i < n; i++) {
+		uint32_t seq = (uint32_t)i;
+		f[i].len = sizes[i % 8];
+		memset(f[i].data, 0xee, f[i].len);
+		memcpy(f[i].data, &seq, 4);
+		f[i].peer = (i / 16) % 2 ? lc : lb; /* 16 to b, 16 to c, 16 to b */
+	}
+	if (pfs_io_tx(a, f, n, 0) != 48)
+		goto out;
+	nb = udp_collect(b, got_b, 32, &from);
+	nc = udp_collect(c, got_c, 16, &from);
+	ok = nb == 32 && nc == 16;
+	for (int i = 0; ok && i < 32; i++)
+		ok = got_b[i] == (uint32_t)(i < 16 ? i : i + 16);
+	for (int i = 0; ok && i < 16; i++)
+		ok = got_c[i] == (uint32_t)(16 + i);
+out:
+	pfs_io_close(a);
+	pfs_io_close(b);
+	pfs_io_close(c);
+	return ok;
+}
+
+PFS_TEST(udp_offloads_keep_every_datagram_whole_and_in_order_with_mixed_sizes_and_peers)
+{
+	struct pfs_io *a;
+	int gso, gro;
+
+	CHECK_EQ(open_udp(&a, 4), 0);
+	CHECK_EQ(pfs_io_udp_offloads(a, &gso, &gro), 0);
+	printf("udp offloads here: gso %d, gro %d\n", gso, gro);
+	pfs_io_close(a);
+	CHECK(mixed_burst(0));
+	CHECK(mixed_burst(1));
+}
+
 PFS_TEST(udp_backend_reports_bind_errors_with_the_address)
 {
 	struct pfs_io *a, *b;
