@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * pfs-transfer-bench: two session engines in two processes on this machine,
- * joined by UDP on loopback (or the in-process mem backend), moving --base
+ * pfs-transfer-bench: two session engines on this machine — in two processes
+ * joined by UDP on loopback, or with --backend mem in one process joined by
+ * the in-process backend (no kernel, no sleeping: the engine's own cost) —
+ * moving --base
  * (if given) and then --target; reports the target's transfer. The receiver
  * keeps what it receives in memory and checks it against the file at the end.
  * Faults (--loss, --reorder) are applied by io_fault on the receiving side of
@@ -36,6 +38,7 @@ struct opts {
 	uint64_t log_size;
 	double time_limit_s;
 	uint32_t mtu;
+	int mem;
 };
 
 struct file {
@@ -190,7 +193,7 @@ static int step(struct endpoint *e, int fd)
 		wake = now;
 	}
 	now = now_ns();
-	if (wake > now) {
+	if (wake > now && fd >= 0) {
 		/* with faults, frames wait inside io_fault: poll in short steps */
 		int ms = (int)((wake - now) / 1000000);
 		struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -199,32 +202,100 @@ static int step(struct endpoint *e, int fd)
 	return 0;
 }
 
+static struct pfs_io *wrap_faults(const struct opts *o, uint32_t seed, struct pfs_io *io);
+
 static struct pfs_io *open_io(const struct opts *o, uint32_t seed, struct pfs_addr *local)
 {
 	struct pfs_udp_config uc = { .bind = { .family = 4, .ip = { 127, 0, 0, 1 } },
 				     .frames = 8192, .frame_size = o->mtu, .sockbuf = 8u << 20 };
-	struct pfs_io *io, *wrapped;
+	struct pfs_io *io;
 	char err[256];
 	int rc;
 
 	if ((rc = pfs_io_udp_open(&io, &uc, err, sizeof(err))))
 		die(rc, "%s", err);
 	pfs_io_udp_local(io, local);
-	if (o->loss == 0 && o->reorder == 0)
-		return io;
+	return wrap_faults(o, seed, io);
+}
+
+static void report(const struct opts *o, const struct file *target,
+		   const struct pfs_session_stats *st, const struct pfs_session_stats *before,
+		   uint64_t ns, int completed, int verified)
+{
+	double secs = (double)ns / 1e9;
+
+	printf("{\n  \"input_bytes\": %llu,\n  \"seconds\": %.4f,\n  \"goodput_MBps\": %.1f,\n"
+	       "  \"wire_bytes\": %llu,\n  \"retransmitted_bytes\": %llu,\n"
+	       "  \"packets_sent\": %llu,\n  \"completed\": %s,\n  \"verified\": %s,\n"
+	       "  \"backend\": \"%s\",\n  \"cc\": \"%s\",\n  \"loss\": %g,\n"
+	       "  \"reorder\": %g,\n  \"rate_cap_MBps\": %.1f,\n  \"mtu\": %u\n}\n",
+	       (unsigned long long)target->len, secs,
+	       secs > 0 ? (double)target->len / secs / 1e6 : 0,
+	       (unsigned long long)(st->bytes_sent - before->bytes_sent),
+	       (unsigned long long)(st->retransmitted_bytes - before->retransmitted_bytes),
+	       (unsigned long long)(st->packets_sent - before->packets_sent),
+	       completed ? "true" : "false", verified ? "true" : "false", o->mem ? "mem" : "udp",
+	       pfs_cc_name(o->cc), o->loss, o->reorder, (double)o->rate_cap / 1e6, o->mtu);
+}
+
+static struct pfs_io *wrap_faults(const struct opts *o, uint32_t seed, struct pfs_io *io)
+{
 	struct pfs_fault_config fc = { .seed = seed, .loss_ppm = (uint32_t)(o->loss * 1e6),
 				       .reorder_ppm = (uint32_t)(o->reorder * 1e6),
 				       .reorder_depth = o->reorder > 0 ? 3 : 0 };
+	struct pfs_io *wrapped;
+	int rc;
+
+	if (o->loss == 0 && o->reorder == 0)
+		return io;
 	if ((rc = pfs_io_fault_wrap(&wrapped, io, &fc)))
 		die(rc, "bad fault settings");
 	return wrapped;
+}
+
+/* Both engines in this process over io_mem, stepped in turn. */
+static int run_mem(const struct opts *o, const struct file *target, const struct file *base)
+{
+	struct rx_state rx = { .cap = { base->len, target->len } };
+	struct endpoint snd = { 0 }, rcv = { 0 };
+	struct pfs_session_stats before;
+	struct pfs_io *ia, *ib;
+	uint64_t limit, t0, t1;
+	int rc = 0;
+
+	rx.buf[0] = malloc(base->len ? base->len : 1);
+	rx.buf[1] = malloc(target->len ? target->len : 1);
+	if ((rc = pfs_io_mem_pair(&ia, &ib, 8192, o->mtu > 2048 ? o->mtu : 2048, 0)))
+		die(rc, "cannot create the mem backend");
+	setup(&snd, o, 0, wrap_faults(o, 1, ia), NULL);
+	setup(&rcv, o, 1, wrap_faults(o, 2, ib), &rx);
+	limit = now_ns() + (uint64_t)(o->time_limit_s * 1e9);
+	if (base->len) {
+		pfs_session_send_stream(snd.s, 1, base->data, base->len);
+		while ((!pfs_session_sent_all(snd.s) || rx.got[0] < base->len) && now_ns() < limit &&
+		       !rc)
+			rc = step(&snd, -1) ? -1 : step(&rcv, -1);
+	}
+	before = *pfs_session_stats(snd.s);
+	t0 = now_ns();
+	pfs_session_send_stream(snd.s, 2, target->data, target->len);
+	while ((!pfs_session_sent_all(snd.s) || rx.got[1] < target->len) && now_ns() < limit && !rc)
+		rc = step(&snd, -1) ? -1 : step(&rcv, -1);
+	t1 = now_ns();
+	if (rc || rx.overflow)
+		die(PFS_ERR_MALFORMED, "a session failed during the transfer");
+	int ok = rx.got[1] == target->len && !memcmp(rx.buf[1], target->data, target->len) &&
+		 rx.got[0] == base->len && !memcmp(rx.buf[0], base->data, base->len);
+	report(o, target, pfs_session_stats(snd.s), &before, t1 - t0, pfs_session_sent_all(snd.s),
+	       ok);
+	return ok ? 0 : 1;
 }
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: pfs-transfer-bench --target FILE [--base FILE] [--loss P] "
 			"[--reorder P] [--rate MBIT] [--cc bbr|cubic|fixed] [--log-size BYTES] "
-			"[--time-limit S] [--mtu BYTES] [--json]\n");
+			"[--time-limit S] [--mtu BYTES] [--backend udp|mem] [--json]\n");
 }
 
 int main(int argc, char **argv)
@@ -233,7 +304,7 @@ int main(int argc, char **argv)
 		{ "target", 1, 0, 't' }, { "base", 1, 0, 'b' },	{ "loss", 1, 0, 'l' },
 		{ "reorder", 1, 0, 'r' }, { "rate", 1, 0, 'R' },	{ "cc", 1, 0, 'c' },
 		{ "log-size", 1, 0, 'L' }, { "time-limit", 1, 0, 'T' }, { "json", 0, 0, 'j' },
-		{ "mtu", 1, 0, 'm' },
+		{ "mtu", 1, 0, 'm' },	  { "backend", 1, 0, 'B' },
 		{ "help", 0, 0, 'h' },	  { 0, 0, 0, 0 },
 	};
 	struct opts o = { .cc = PFS_CC_BBR, .log_size = 1ull << 30, .time_limit_s = 300,
@@ -256,6 +327,11 @@ int main(int argc, char **argv)
 		case 'L': o.log_size = strtoull(optarg, NULL, 0); break;
 		case 'T': o.time_limit_s = atof(optarg); break;
 		case 'm': o.mtu = (uint32_t)atoi(optarg); break;
+		case 'B':
+			if (strcmp(optarg, "udp") && strcmp(optarg, "mem"))
+				die(PFS_ERR_INVALID_ARG, "--backend: udp or mem");
+			o.mem = !strcmp(optarg, "mem");
+			break;
 		case 'j': break;
 		case 'h': usage(); return 0;
 		default: usage(); die(PFS_ERR_INVALID_ARG, "unknown option");
@@ -272,6 +348,8 @@ int main(int argc, char **argv)
 	struct file target = map_file(o.target), base = { .data = (const uint8_t *)"" };
 	if (o.base)
 		base = map_file(o.base);
+	if (o.mem)
+		return run_mem(&o, &target, &base);
 	if (pipe(to_parent) || pipe(to_child))
 		die(-errno, "pipe");
 
@@ -331,17 +409,7 @@ int main(int argc, char **argv)
 		verdict = 0;
 	int status;
 	waitpid(pid, &status, 0);
-	const struct pfs_session_stats *st = pfs_session_stats(snd.s);
-	double secs = (double)(t1 - t0) / 1e9;
-	printf("{\n  \"input_bytes\": %llu,\n  \"seconds\": %.4f,\n  \"goodput_MBps\": %.1f,\n"
-	       "  \"wire_bytes\": %llu,\n  \"retransmitted_bytes\": %llu,\n"
-	       "  \"packets_sent\": %llu,\n  \"completed\": %s,\n  \"verified\": %s,\n"
-	       "  \"cc\": \"%s\",\n  \"loss\": %g,\n  \"reorder\": %g,\n  \"rate_cap_MBps\": %.1f\n}\n",
-	       (unsigned long long)target.len, secs, secs > 0 ? (double)target.len / secs / 1e6 : 0,
-	       (unsigned long long)(st->bytes_sent - before.bytes_sent),
-	       (unsigned long long)(st->retransmitted_bytes - before.retransmitted_bytes),
-	       (unsigned long long)(st->packets_sent - before.packets_sent),
-	       pfs_session_sent_all(snd.s) ? "true" : "false", verdict ? "true" : "false",
-	       pfs_cc_name(o.cc), o.loss, o.reorder, (double)o.rate_cap / 1e6);
+	report(&o, &target, pfs_session_stats(snd.s), &before, t1 - t0, pfs_session_sent_all(snd.s),
+	       verdict);
 	return verdict ? 0 : 1;
 }

@@ -7,10 +7,9 @@
  * its JSON report and presents it.
  */
 
-import { stat } from "node:fs/promises";
-
 import { PfsError } from "../errors.js";
 import { runJsonTool } from "../native.js";
+import { checkFile } from "../util/files.js";
 import type { Io } from "../util/io.js";
 import { formatSize } from "../util/size.js";
 
@@ -57,23 +56,6 @@ export type CodecReport = { [K in ReportNumber]: number } & {
 };
 
 export const USAGE_EXAMPLE = "pfs-dp bench codec --base old.tar --target new.tar";
-
-async function checkFile(role: string, path: string): Promise<void> {
-  let st;
-  try {
-    st = await stat(path);
-  } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : String(err);
-    throw new PfsError("PFS_ERR_FILE_NOT_FOUND", `${role} file ${path} ${why}`, "check the path");
-  }
-  if (!st.isFile()) {
-    throw new PfsError(
-      "PFS_ERR_FILE_NOT_FOUND",
-      `${role} file ${path} is not a regular file`,
-      "pass a file, not a directory or device",
-    );
-  }
-}
 
 /** Arguments for pfs-codec-bench, after checking that every named file exists. */
 export async function codecToolArgs(opts: CodecBenchOptions): Promise<string[]> {

@@ -1,6 +1,6 @@
 /**
- * The `pfs-dp bench` command group. Only `bench codec` exists at this stage;
- * transport and end-to-end benchmarks join it as the data plane grows.
+ * The `pfs-dp bench` command group: `bench codec` (the pointer codec alone) and
+ * `bench transfer` (two session engines on this machine).
  */
 
 import { Command, InvalidArgumentError } from "commander";
@@ -8,6 +8,14 @@ import { Command, InvalidArgumentError } from "commander";
 import type { Io } from "../util/io.js";
 import { SizeError, parseSize } from "../util/size.js";
 import { runCodecBench } from "./codec.js";
+import { TRANSFER_EXAMPLE, runTransferBench } from "./transfer.js";
+
+function fractionOption(text: string): number {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n))
+    throw new InvalidArgumentError(`"${text}" is not a number`);
+  return n;
+}
 
 /** Commander argument parser for a positive byte size ("64K", "1MiB", "4096"). */
 export function sizeOption(text: string): number {
@@ -68,12 +76,24 @@ Examples:
     .option("--json", "print the report as JSON")
     .option("--block-size <BYTES>", "most input bytes per block (default 4M)", sizeOption)
     .option("--lit-max <BYTES>", "most literal bytes per block (default 128K)", sizeOption)
-    .option("--avg-chunk <BYTES>", "average anchor spacing, a power of two (default 256)", sizeOption)
+    .option(
+      "--avg-chunk <BYTES>",
+      "average anchor spacing, a power of two (default 256)",
+      sizeOption,
+    )
     .option("--chunk-level <N>", "chunker normalization level 0..3 (default 0)", intOption)
     .option("--min-match <BYTES>", "shortest pointer emitted (default 48)", sizeOption)
-    .option("--log-size <BYTES>", "capacity of each blob log, a power of two (default 1G)", sizeOption)
+    .option(
+      "--log-size <BYTES>",
+      "capacity of each blob log, a power of two (default 1G)",
+      sizeOption,
+    )
     .option("--level <N>", "zstd level for literals, 0 = never compress (default 3)", intOption)
-    .option("--sparse-level <N>", "zstd level when literals are <= 1/4 of a block (default 9)", intOption)
+    .option(
+      "--sparse-level <N>",
+      "zstd level when literals are <= 1/4 of a block (default 9)",
+      intOption,
+    )
     .addHelpText(
       "after",
       `
@@ -109,5 +129,39 @@ Examples:
           io,
         ),
       );
+    });
+
+  bench
+    .command("transfer")
+    .description(
+      "move a file between two session engines on this machine and report goodput and wire bytes",
+    )
+    .option("--target <FILE>", "the file to send (required)")
+    .option("--base <FILE>", "a file sent first, as earlier traffic")
+    .option(
+      "--loss <P>",
+      "injected loss on each receiving side, a fraction (0.01 = 1 %)",
+      fractionOption,
+    )
+    .option("--reorder <P>", "injected reordering, a fraction", fractionOption)
+    .option("--rate <MBIT>", "rate cap in Mbit/s (required with --cc fixed)", fractionOption)
+    .option("--cc <ALGO>", "congestion control: bbr (default), cubic or fixed")
+    .option("--backend <NAME>", "udp (two processes over loopback, default) or mem (one process)")
+    .option("--mtu <BYTES>", "largest UDP payload per packet (default 1472)", intOption)
+    .option("--json", "print the report as JSON")
+    .addHelpText(
+      "after",
+      `
+Exits 1 unless every byte arrived and matched.
+
+Examples:
+  # 1 % loss over loopback UDP
+  $ ${TRANSFER_EXAMPLE}
+
+  # the engine's own cost, without the kernel
+  $ pfs-dp bench transfer --target big.bin --backend mem --json`,
+    )
+    .action(async (flags: Record<string, unknown>) => {
+      setExit(await runTransferBench(flags, io));
     });
 }

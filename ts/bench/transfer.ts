@@ -1,0 +1,133 @@
+/**
+ * `pfs-dp bench transfer`: two session engines on this machine move a target
+ * file (after an optional base) and report goodput, wire bytes and whether the
+ * bytes arrived intact. The C tool pfs-transfer-bench does the work — file
+ * bytes never pass through JavaScript; this module checks arguments, runs it,
+ * checks its report and presents it.
+ */
+
+import { PfsError } from "../errors.js";
+import { runJsonTool } from "../native.js";
+import { checkFile } from "../util/files.js";
+import type { Io } from "../util/io.js";
+import { formatSize } from "../util/size.js";
+
+export const TRANSFER_TOOL = "pfs-transfer-bench";
+export const TRANSFER_EXAMPLE = "pfs-dp bench transfer --target big.bin --loss 0.01";
+
+export interface TransferBenchOptions {
+  target?: string | undefined;
+  base?: string | undefined;
+  loss?: number | undefined;
+  reorder?: number | undefined;
+  rate?: number | undefined; /* Mbit/s */
+  cc?: string | undefined;
+  backend?: string | undefined;
+  mtu?: number | undefined;
+  json?: boolean | undefined;
+}
+
+const NUMBERS = [
+  "input_bytes",
+  "seconds",
+  "goodput_MBps",
+  "wire_bytes",
+  "retransmitted_bytes",
+  "packets_sent",
+] as const;
+
+export type TransferReport = { [K in (typeof NUMBERS)[number]]: number } & {
+  completed: boolean;
+  verified: boolean;
+  [extra: string]: unknown;
+};
+
+function usage(message: string): PfsError {
+  return new PfsError("PFS_ERR_USAGE", message, `for example: ${TRANSFER_EXAMPLE}`);
+}
+
+/** Arguments for pfs-transfer-bench after checking every value. */
+export async function transferToolArgs(o: TransferBenchOptions): Promise<string[]> {
+  if (!o.target) throw usage("bench transfer needs --target FILE: the file to send");
+  for (const [name, v] of [
+    ["--loss", o.loss],
+    ["--reorder", o.reorder],
+  ] as const) {
+    if (v !== undefined && !(v >= 0 && v < 1)) {
+      throw usage(`${name} ${v} is not a fraction in [0, 1) (0.01 = 1 %)`);
+    }
+  }
+  if (o.rate !== undefined && !(o.rate > 0))
+    throw usage(`--rate ${o.rate} must be more than 0 Mbit/s`);
+  if (o.cc !== undefined && !["bbr", "cubic", "fixed"].includes(o.cc)) {
+    throw usage(`--cc ${o.cc} is not one of bbr, cubic, fixed`);
+  }
+  if (o.cc === "fixed" && o.rate === undefined) throw usage("--cc fixed needs --rate MBIT");
+  if (o.backend !== undefined && !["udp", "mem"].includes(o.backend)) {
+    throw usage(
+      `--backend ${o.backend} is not one of udp, mem (xdp comes with the AF_XDP backend)`,
+    );
+  }
+  if (o.mtu !== undefined && !(o.mtu >= 576 && o.mtu <= 65507)) {
+    throw usage(`--mtu ${o.mtu} is out of range (576 .. 65507 bytes of UDP payload)`);
+  }
+  await checkFile("target", o.target);
+  if (o.base !== undefined) await checkFile("base", o.base);
+
+  const args = ["--target", o.target];
+  if (o.base !== undefined) args.push("--base", o.base);
+  const pairs: [string, string | number | undefined][] = [
+    ["--loss", o.loss],
+    ["--reorder", o.reorder],
+    ["--rate", o.rate],
+    ["--cc", o.cc],
+    ["--backend", o.backend],
+    ["--mtu", o.mtu],
+  ];
+  for (const [flag, v] of pairs) if (v !== undefined) args.push(flag, String(v));
+  args.push("--json");
+  return args;
+}
+
+export function validateTransferReport(value: unknown): TransferReport {
+  const bad = (what: string) =>
+    new PfsError("PFS_ERR_NATIVE_FAILED", `${TRANSFER_TOOL} report is malformed: ${what}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw bad("expected one JSON object");
+  }
+  const obj = value as Record<string, unknown>;
+  for (const k of NUMBERS) {
+    const v = obj[k];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+      throw bad(`"${k}" must be a non-negative number, got ${JSON.stringify(v)}`);
+    }
+  }
+  for (const k of ["completed", "verified"]) {
+    if (typeof obj[k] !== "boolean") throw bad(`"${k}" must be true or false`);
+  }
+  return obj as TransferReport;
+}
+
+export function formatTransferReport(r: TransferReport, o: TransferBenchOptions): string {
+  const overhead = r.input_bytes > 0 ? ((100 * r.wire_bytes) / r.input_bytes).toFixed(1) : "-";
+  return (
+    [
+      `transfer bench: ${o.target} over ${o.backend ?? "udp"}, ${o.cc ?? "bbr"}` +
+        (o.loss ? `, ${(o.loss * 100).toFixed(1)} % loss` : ""),
+      `  input      ${formatSize(r.input_bytes)}`,
+      `  time       ${r.seconds.toFixed(3)} s, goodput ${r.goodput_MBps.toFixed(1)} MB/s`,
+      `  wire       ${formatSize(r.wire_bytes)} (${overhead} % of the input), ` +
+        `${formatSize(r.retransmitted_bytes)} resent`,
+      `  verified   ${r.completed && r.verified ? "yes: the receiver holds the same bytes" : "NO"}`,
+    ].join("\n") + "\n"
+  );
+}
+
+/** Runs the benchmark; exit code 1 unless the transfer completed and verified. */
+export async function runTransferBench(o: TransferBenchOptions, io: Io): Promise<number> {
+  const report = validateTransferReport(
+    await runJsonTool(TRANSFER_TOOL, await transferToolArgs(o)),
+  );
+  io.out(o.json ? JSON.stringify(report, null, 2) + "\n" : formatTransferReport(report, o));
+  return report.completed && report.verified ? 0 : 1;
+}
