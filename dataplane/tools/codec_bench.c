@@ -10,7 +10,6 @@
  * window is not modelled. Prints one JSON object (figures in 10^6 bytes/s).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include "chunker.h"
 #include "codec.h"
 #include "error.h"
+#include "tool.h"
 
 #define MAX_BASES 64
 
@@ -53,34 +53,9 @@ struct bench {
 	uint8_t *wire, *out;
 };
 
-static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
-
-static void die(int code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	/* the message is ours: no quotes or backslashes to escape except paths */
-	fprintf(stderr, "{\"error\":{\"code\":\"%s\",\"message\":\"", pfs_errname(code));
-	for (const char *p = msg; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fputc('\\', stderr);
-		if ((unsigned char)*p >= 0x20)
-			fputc(*p, stderr);
-	}
-	fprintf(stderr, "\"}}\n");
-	exit(1);
-}
-
 static double now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)now_ns() / 1e9;
 }
 
 static uint64_t parse_size(const char *opt, const char *s)

@@ -27,6 +27,7 @@
 #include "error.h"
 #include "io.h"
 #include "session.h"
+#include "tool.h"
 
 #define MTU_DEFAULT 1472u /* fits a 1500-byte Ethernet MTU: 20 IP + 8 UDP */
 
@@ -51,27 +52,6 @@ struct rx_state {
 	uint64_t cap[2], got[2];
 	int overflow;
 };
-
-static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
-static void die(int code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", pfs_errname(code), msg);
-	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static struct file map_file(const char *path)
 {
