@@ -195,6 +195,8 @@ int pfs_decoder_decode(struct pfs_decoder *dec, const uint8_t *blk, size_t len, 
 		return PFS_ERR_LIMIT;
 	if (out_cap < lay.info.out_len)
 		return PFS_ERR_BUF_TOO_SMALL;
+	/* implied by parse's bound and out_len <= block_max, but it is what keeps
+	 * dec->op and dec->ops in bounds, so it stays beside them */
 	if (lay.info.n_ops > pfs_block_max_ops(dec->block_max))
 		return PFS_ERR_LIMIT;
 	ops = lay.ops;

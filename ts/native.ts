@@ -175,3 +175,39 @@ export async function runJsonTool(
     );
   }
 }
+
+/**
+ * Checks a tool's JSON report against its contract: one object whose `numbers`
+ * are non-negative finite numbers and whose `booleans` are true or false.
+ * PFS_ERR_NATIVE_FAILED names the first field that is off.
+ */
+export function checkReport(
+  tool: string,
+  value: unknown,
+  numbers: readonly string[],
+  booleans: readonly string[],
+): Record<string, unknown> {
+  const bad = (what: string) =>
+    new PfsError("PFS_ERR_NATIVE_FAILED", `${tool} report is malformed: ${what}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw bad("expected one JSON object");
+  }
+  const obj = value as Record<string, unknown>;
+  for (const k of numbers) {
+    const v = obj[k];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+      throw bad(`"${k}" must be a non-negative number, got ${JSON.stringify(v)}`);
+    }
+  }
+  for (const k of booleans) {
+    if (typeof obj[k] !== "boolean") {
+      throw bad(`"${k}" must be true or false, got ${JSON.stringify(obj[k])}`);
+    }
+  }
+  return obj;
+}
+
+/** Appends `flag value` for every pair whose value is set. */
+export function pushFlags(args: string[], pairs: [string, string | number | undefined][]): void {
+  for (const [flag, v] of pairs) if (v !== undefined) args.push(flag, String(v));
+}

@@ -8,7 +8,7 @@
  */
 
 import { PfsError } from "../errors.js";
-import { runJsonTool } from "../native.js";
+import { checkReport, pushFlags, runJsonTool } from "../native.js";
 import { checkFile } from "../util/files.js";
 import type { Io } from "../util/io.js";
 import { formatSize } from "../util/size.js";
@@ -71,7 +71,7 @@ export async function codecToolArgs(opts: CodecBenchOptions): Promise<string[]> 
 
   const args = ["--target", opts.target];
   for (const b of opts.base) args.push("--base", b);
-  const numeric: [string, number | undefined][] = [
+  pushFlags(args, [
     ["--block-size", opts.blockSize],
     ["--lit-max", opts.litMax],
     ["--avg-chunk", opts.avgChunk],
@@ -80,30 +80,14 @@ export async function codecToolArgs(opts: CodecBenchOptions): Promise<string[]> 
     ["--log-size", opts.logSize],
     ["--level", opts.level],
     ["--sparse-level", opts.sparseLevel],
-  ];
-  for (const [flag, v] of numeric) if (v !== undefined) args.push(flag, String(v));
+  ]);
   args.push("--json");
   return args;
 }
 
 /** Check the tool's JSON against the contract; PFS_ERR_NATIVE_FAILED if it is off. */
 export function validateReport(value: unknown): CodecReport {
-  const bad = (what: string) =>
-    new PfsError("PFS_ERR_NATIVE_FAILED", `${CODEC_TOOL} report is malformed: ${what}`);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw bad("expected one JSON object");
-  }
-  const obj = value as Record<string, unknown>;
-  for (const k of REPORT_NUMBERS) {
-    const v = obj[k];
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-      throw bad(`"${k}" must be a non-negative number, got ${JSON.stringify(v)}`);
-    }
-  }
-  if (typeof obj["roundtrip_ok"] !== "boolean") {
-    throw bad(`"roundtrip_ok" must be true or false, got ${JSON.stringify(obj["roundtrip_ok"])}`);
-  }
-  return obj as CodecReport;
+  return checkReport(CODEC_TOOL, value, REPORT_NUMBERS, ["roundtrip_ok"]) as CodecReport;
 }
 
 /** The report with the known keys first (fixed order), then the others sorted. */

@@ -7,7 +7,7 @@
  */
 
 import { PfsError } from "../errors.js";
-import { runJsonTool } from "../native.js";
+import { checkReport, pushFlags, runJsonTool } from "../native.js";
 import { checkFile } from "../util/files.js";
 import type { Io } from "../util/io.js";
 import { formatSize } from "../util/size.js";
@@ -76,36 +76,20 @@ export async function transferToolArgs(o: TransferBenchOptions): Promise<string[
 
   const args = ["--target", o.target];
   if (o.base !== undefined) args.push("--base", o.base);
-  const pairs: [string, string | number | undefined][] = [
+  pushFlags(args, [
     ["--loss", o.loss],
     ["--reorder", o.reorder],
     ["--rate", o.rate],
     ["--cc", o.cc],
     ["--backend", o.backend],
     ["--mtu", o.mtu],
-  ];
-  for (const [flag, v] of pairs) if (v !== undefined) args.push(flag, String(v));
+  ]);
   args.push("--json");
   return args;
 }
 
 export function validateTransferReport(value: unknown): TransferReport {
-  const bad = (what: string) =>
-    new PfsError("PFS_ERR_NATIVE_FAILED", `${TRANSFER_TOOL} report is malformed: ${what}`);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw bad("expected one JSON object");
-  }
-  const obj = value as Record<string, unknown>;
-  for (const k of NUMBERS) {
-    const v = obj[k];
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-      throw bad(`"${k}" must be a non-negative number, got ${JSON.stringify(v)}`);
-    }
-  }
-  for (const k of ["completed", "verified"]) {
-    if (typeof obj[k] !== "boolean") throw bad(`"${k}" must be true or false`);
-  }
-  return obj as TransferReport;
+  return checkReport(TRANSFER_TOOL, value, NUMBERS, ["completed", "verified"]) as TransferReport;
 }
 
 export function formatTransferReport(r: TransferReport, o: TransferBenchOptions): string {
