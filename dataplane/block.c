@@ -201,6 +201,8 @@ int pfs_block_parse(const uint8_t *blk, size_t len, struct pfs_block_layout *lay
 	 * beyond one pointer; the sender never marks literal-only blocks */
 	if ((in->flags & PFS_BLOCK_MATERIAL) && (in->out_len == 0 || in->lit_len == in->out_len))
 		return PFS_ERR_MALFORMED;
+	if ((in->flags & PFS_BLOCK_NOLOG) && (in->flags & PFS_BLOCK_MATERIAL))
+		return PFS_ERR_MALFORMED;
 
 	in->header_len = (uint32_t)r.pos;
 	rest = blen - in->header_len;

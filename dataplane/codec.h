@@ -37,7 +37,9 @@ enum pfs_block_flags {
 				       * not only its literals */
 	PFS_BLOCK_GAPDICT = 1u << 4,  /* literals compressed against the log bytes
 				       * around their pointers (block.h) */
-	PFS_BLOCK_FLAGS_ALL = 0x1fu,
+	PFS_BLOCK_NOLOG = 1u << 5,    /* the log receives nothing: a repair of a
+				       * block that wrote nothing to it */
+	PFS_BLOCK_FLAGS_ALL = 0x3fu,
 };
 
 enum pfs_log_id {
@@ -139,6 +141,18 @@ void pfs_encoder_free(struct pfs_encoder *enc);
 int pfs_encoder_encode(struct pfs_encoder *enc, uint64_t stream_id, uint64_t stream_off,
 		       const uint8_t *in, size_t in_len, size_t *consumed, uint8_t *out,
 		       size_t out_cap, size_t *out_len, struct pfs_block_info *info);
+
+/*
+ * Encodes a prefix of in[0..in_len) (at most lit_max bytes; *consumed says how
+ * much) as a block of literals alone, for a block the receiver could not apply
+ * (a repair, docs/transport.md). The block puts its bytes at log_off in the
+ * receiver's rx log — where the failed block would have put them, which the
+ * tx log already holds — or, if logged is 0, nowhere. The tx log and index do
+ * not change. Returns 0, PFS_ERR_INVALID_ARG or PFS_ERR_BUF_TOO_SMALL.
+ */
+int pfs_encoder_encode_literal(struct pfs_encoder *enc, uint64_t stream_id, uint64_t stream_off,
+			       const uint8_t *in, size_t in_len, uint64_t log_off, int logged,
+			       size_t *consumed, uint8_t *out, size_t out_cap, size_t *out_len);
 
 /* --- decoder ------------------------------------------------------------------ */
 struct pfs_decoder;

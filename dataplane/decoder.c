@@ -217,6 +217,8 @@ int pfs_decoder_decode(struct pfs_decoder *dec, const uint8_t *blk, size_t len, 
 	const uint8_t *logged = lay.info.flags & PFS_BLOCK_MATERIAL ? out : lit;
 	uint32_t logged_len = lay.info.flags & PFS_BLOCK_MATERIAL ? lay.info.out_len
 								  : lay.info.lit_len;
+	if (lay.info.flags & PFS_BLOCK_NOLOG)
+		logged_len = 0;
 	if (logged_len) {
 		rc = pfs_log_write_at(dec->log[0], lay.info.log_off, logged, logged_len);
 		if (rc)

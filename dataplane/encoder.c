@@ -529,3 +529,53 @@ int pfs_encoder_encode(struct pfs_encoder *enc, uint64_t stream_id, uint64_t str
 		*info = bi;
 	return 0;
 }
+
+int pfs_encoder_encode_literal(struct pfs_encoder *enc, uint64_t stream_id, uint64_t stream_off,
+			       const uint8_t *in, size_t in_len, uint64_t log_off, int logged,
+			       size_t *consumed, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	struct pfs_block_info bi = { .stream_id = stream_id, .stream_off = stream_off,
+				     .log_off = log_off };
+	size_t ops_raw_len = 0, lit_sec, pos;
+	const uint8_t *lit_src = in;
+
+	if (in_len && !in)
+		return PFS_ERR_INVALID_ARG;
+	if (out_cap < pfs_block_bound(&enc->cfg))
+		return PFS_ERR_BUF_TOO_SMALL;
+	if (in_len > enc->cfg.lit_max)
+		in_len = enc->cfg.lit_max;
+	if (log_off + in_len < log_off)
+		return PFS_ERR_INVALID_ARG;
+	bi.out_len = bi.lit_len = (uint32_t)in_len;
+	if (!logged)
+		bi.flags |= PFS_BLOCK_NOLOG;
+	if (in_len) {
+		bi.n_ops = 1;
+		ops_raw_len = pfs_varint_put(enc->ops_raw, in_len);
+		ops_raw_len += pfs_varint_put(enc->ops_raw + ops_raw_len, 0);
+	}
+	/* no dictionary: the log bytes around this block are what diverged */
+	lit_sec = squeeze(enc, enc->cfg.level, enc->lit_enc, ZSTD_compressBound(enc->cfg.lit_max),
+			  in, in_len, NULL, 0);
+	if (lit_sec) {
+		bi.flags |= PFS_BLOCK_LIT_ZSTD;
+		lit_src = enc->lit_enc;
+	} else {
+		lit_sec = in_len;
+	}
+	bi.lit_enc_len = (uint32_t)lit_sec;
+	bi.ops_len = (uint32_t)ops_raw_len;
+
+	pos = PFS_BLOCK_FIXED_BYTES;
+	pos += pfs_block_put_header(out + pos, &bi, (uint32_t)ops_raw_len);
+	memcpy(out + pos, enc->ops_raw, ops_raw_len);
+	pos += ops_raw_len;
+	if (lit_sec)
+		memcpy(out + pos, lit_src, lit_sec);
+	pos += lit_sec;
+	pfs_block_seal(out, (uint32_t)pos, bi.flags);
+	*consumed = in_len;
+	*out_len = pos;
+	return 0;
+}

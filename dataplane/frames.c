@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
 
+#include "codec.h"
 #include "error.h"
 #include "frames.h"
 #include "varint.h"
@@ -96,6 +97,66 @@ int pfs_frame_parse(const uint8_t *p, size_t len, size_t *used, struct pfs_wire_
 						    .reason_len = (uint32_t)n,
 						    .reason = p + r.pos };
 		r.pos += n;
+		break;
+	}
+	case PFS_FR_STREAM_OPEN: {
+		struct pfs_fr_stream_open *o = &f->u.open;
+		o->stream_id = pfs_read_varint(&r);
+		o->size = pfs_read_varint(&r);
+		uint64_t n = pfs_read_varint(&r);
+		if (r.bad)
+			return PFS_ERR_TRUNCATED;
+		if (n == 0 || n > PFS_FR_PATH_MAX)
+			return PFS_ERR_LIMIT;
+		if (n > r.len - r.pos)
+			return PFS_ERR_TRUNCATED;
+		if (memchr(p + r.pos, 0, n))
+			return PFS_ERR_MALFORMED; /* paths are C strings on the far side */
+		o->path_len = (uint32_t)n;
+		o->path = p + r.pos;
+		r.pos += n;
+		break;
+	}
+	case PFS_FR_STREAM_FIN:
+		f->u.fin.stream_id = pfs_read_varint(&r);
+		if (r.bad || PFS_FR_DIGEST_BYTES > r.len - r.pos)
+			return PFS_ERR_TRUNCATED;
+		f->u.fin.digest = p + r.pos;
+		r.pos += PFS_FR_DIGEST_BYTES;
+		break;
+	case PFS_FR_STREAM_DONE: {
+		uint64_t code;
+		f->u.done.stream_id = pfs_read_varint(&r);
+		code = pfs_read_varint(&r);
+		if (r.bad)
+			return PFS_ERR_TRUNCATED;
+		if (code > UINT32_MAX)
+			return PFS_ERR_LIMIT;
+		f->u.done.code = (uint32_t)code;
+		break;
+	}
+	case PFS_FR_MAX_BLOCKS:
+		f->u.max_blocks.max_block = pfs_read_varint(&r);
+		if (r.bad)
+			return PFS_ERR_TRUNCATED;
+		break;
+	case PFS_FR_REPAIR: {
+		struct pfs_fr_repair *rp = &f->u.repair;
+		uint64_t out_len, logged;
+		rp->block_id = pfs_read_varint(&r);
+		rp->stream_id = pfs_read_varint(&r);
+		rp->stream_off = pfs_read_varint(&r);
+		out_len = pfs_read_varint(&r);
+		rp->log_off = pfs_read_varint(&r);
+		logged = pfs_read_varint(&r);
+		if (r.bad)
+			return PFS_ERR_TRUNCATED;
+		if (out_len > PFS_BLOCK_OUT_MAX || logged > 1)
+			return PFS_ERR_LIMIT;
+		if (rp->stream_off + out_len < rp->stream_off || rp->log_off + out_len < rp->log_off)
+			return PFS_ERR_MALFORMED;
+		rp->out_len = (uint32_t)out_len;
+		rp->logged = (uint8_t)logged;
 		break;
 	}
 	default:
@@ -213,5 +274,69 @@ size_t pfs_frame_put_close(uint8_t *p, size_t cap, const struct pfs_fr_close *c)
 	put_var(&w, c->code);
 	put_var(&w, c->reason_len);
 	put_bytes(&w, c->reason, c->reason_len);
+	return done(&w);
+}
+
+size_t pfs_frame_put_stream_open(uint8_t *p, size_t cap, const struct pfs_fr_stream_open *o)
+{
+	struct writer w = { .p = p, .cap = cap };
+	uint8_t type = PFS_FR_STREAM_OPEN;
+
+	if (o->path_len == 0 || o->path_len > PFS_FR_PATH_MAX || memchr(o->path, 0, o->path_len))
+		return 0;
+	put_bytes(&w, &type, 1);
+	put_var(&w, o->stream_id);
+	put_var(&w, o->size);
+	put_var(&w, o->path_len);
+	put_bytes(&w, o->path, o->path_len);
+	return done(&w);
+}
+
+size_t pfs_frame_put_stream_fin(uint8_t *p, size_t cap, const struct pfs_fr_stream_fin *f)
+{
+	struct writer w = { .p = p, .cap = cap };
+	uint8_t type = PFS_FR_STREAM_FIN;
+
+	put_bytes(&w, &type, 1);
+	put_var(&w, f->stream_id);
+	put_bytes(&w, f->digest, PFS_FR_DIGEST_BYTES);
+	return done(&w);
+}
+
+size_t pfs_frame_put_stream_done(uint8_t *p, size_t cap, const struct pfs_fr_stream_done *d)
+{
+	struct writer w = { .p = p, .cap = cap };
+	uint8_t type = PFS_FR_STREAM_DONE;
+
+	put_bytes(&w, &type, 1);
+	put_var(&w, d->stream_id);
+	put_var(&w, d->code);
+	return done(&w);
+}
+
+size_t pfs_frame_put_max_blocks(uint8_t *p, size_t cap, const struct pfs_fr_max_blocks *m)
+{
+	struct writer w = { .p = p, .cap = cap };
+	uint8_t type = PFS_FR_MAX_BLOCKS;
+
+	put_bytes(&w, &type, 1);
+	put_var(&w, m->max_block);
+	return done(&w);
+}
+
+size_t pfs_frame_put_repair(uint8_t *p, size_t cap, const struct pfs_fr_repair *r)
+{
+	struct writer w = { .p = p, .cap = cap };
+	uint8_t type = PFS_FR_REPAIR;
+
+	if (r->out_len > PFS_BLOCK_OUT_MAX || r->logged > 1)
+		return 0;
+	put_bytes(&w, &type, 1);
+	put_var(&w, r->block_id);
+	put_var(&w, r->stream_id);
+	put_var(&w, r->stream_off);
+	put_var(&w, r->out_len);
+	put_var(&w, r->log_off);
+	put_var(&w, r->logged);
 	return done(&w);
 }

@@ -9,9 +9,13 @@
  *   pfs_session_next_packet(s, out, now, ...)  until it yields nothing; it says
  *                                              when to call again (wake_ns)
  *
- * Streams are sent from memory for now (files come with the data-plane
- * process); received blocks are handed to a sink as they decode, in any order.
- * Single-threaded: a session belongs to one worker.
+ * A stream is a run of bytes in memory (a mapped file, say) with a name (a
+ * path relative to the receiver's root) and a size; the session numbers
+ * streams 0, 1, 2... in the order they are queued. The receiver is told of a
+ * stream by a STREAM_OPEN frame, gets its bytes block by block in any order,
+ * then its BLAKE2b-256 digest (STREAM_FIN); the sink (files.h for files)
+ * decides where bytes go and whether the digest matches, and the sender hears
+ * the verdict (STREAM_DONE). Single-threaded: a session belongs to one worker.
  */
 #ifndef PFS_SESSION_H
 #define PFS_SESSION_H
@@ -43,10 +47,30 @@ struct pfs_session_logs {
 	const struct pfs_codec_keys *keys;
 };
 
+#define PFS_SESSION_STREAMS 64 /* streams queued and not yet committed */
+#define PFS_STREAM_DIGEST_BYTES 32
+
+/*
+ * Where streams go and what the application hears. Receiving side: open,
+ * write, finish, abort; a non-zero return fails that stream (its code goes
+ * back to the sender), never the session. Sending side: sent. Any may be
+ * NULL (open then accepts, finish accepts, writes go nowhere).
+ */
 struct pfs_session_sink {
 	void *ctx;
-	/* Decoded bytes of a stream at an offset; non-zero fails the session. */
+	/* A stream begins: path (NUL-terminated, as the peer sent it — check
+	 * it!) and size in bytes. */
+	int (*open)(void *ctx, uint64_t stream_id, const char *path, uint64_t size);
+	/* Decoded bytes at an offset of an open stream, in any order, each byte
+	 * once. */
 	int (*write)(void *ctx, uint64_t stream_id, uint64_t off, const uint8_t *p, uint32_t len);
+	/* Every byte is written: compare the digest, make it durable. */
+	int (*finish)(void *ctx, uint64_t stream_id, const uint8_t digest[PFS_STREAM_DIGEST_BYTES]);
+	/* An open stream will not finish (a write failed, the session ends). */
+	void (*abort)(void *ctx, uint64_t stream_id);
+	/* Sender: the peer committed the stream (status 0) or gave it up
+	 * (status: a pfs_error code). The stream's bytes may be released. */
+	void (*sent)(void *ctx, uint64_t stream_id, int status);
 };
 
 struct pfs_session_stats {
@@ -55,6 +79,17 @@ struct pfs_session_stats {
 	uint64_t pieces_sent, pieces_retransmitted, pieces_lost, retransmitted_bytes;
 	uint64_t blocks_sent, blocks_applied, block_errors;
 	uint64_t payload_bytes_sent, payload_bytes_received;
+	/* codec: stream bytes encoded, and how they travelled */
+	uint64_t input_bytes, pointer_bytes, literal_bytes;
+	/* streams */
+	uint64_t streams_committed, streams_failed;       /* as the peer reported */
+	uint64_t streams_received, streams_refused;       /* as this end decided */
+	/* blocks that did not apply here (a diverged log) and were asked for
+	 * again as literals; repair blocks sent for the peer's requests */
+	uint64_t repairs_requested, repair_blocks_sent;
+	uint64_t ctrl_frames_sent, ctrl_frames_lost;
+	/* path, as of the last call to pfs_session_stats */
+	uint64_t srtt_ns, min_rtt_ns, cwnd, pacing_rate, bytes_in_flight;
 };
 
 struct pfs_session;
@@ -66,10 +101,15 @@ int pfs_session_new(struct pfs_session **out, const struct pfs_session_config *c
 		    char *err, size_t errlen);
 void pfs_session_free(struct pfs_session *s);
 
-/* Queues a stream to send; data must stay valid until pfs_session_sent_all.
- * Returns 0 or PFS_ERR_LIMIT (too many queued streams). */
-int pfs_session_send_stream(struct pfs_session *s, uint64_t stream_id, const uint8_t *data,
-			    uint64_t len);
+/*
+ * Queues a stream to send: len bytes at data (valid until the sink's sent
+ * callback for it), named path (1..PFS_FR_PATH_MAX bytes, and small enough
+ * for one packet). *stream_id receives its number. Returns 0,
+ * PFS_ERR_LIMIT (PFS_SESSION_STREAMS streams not yet committed) or
+ * PFS_ERR_INVALID_ARG (bad path).
+ */
+int pfs_session_send_stream(struct pfs_session *s, const uint8_t *data, uint64_t len,
+			    const char *path, uint64_t *stream_id);
 
 /* Processes one datagram from the peer. Bad packets are dropped and counted;
  * returns non-zero only when the session itself failed (sink error, a block
@@ -82,9 +122,14 @@ int pfs_session_on_packet(struct pfs_session *s, const uint8_t *pkt, size_t len,
 int pfs_session_next_packet(struct pfs_session *s, uint8_t *out, size_t cap, size_t *len,
 			    uint64_t now_ns, uint64_t *wake_ns);
 
-/* True when every queued stream has been sent and fully acknowledged. */
+/* True when every queued stream has been committed or refused by the peer and
+ * nothing of ours is still in flight. */
 int pfs_session_sent_all(const struct pfs_session *s);
 
-const struct pfs_session_stats *pfs_session_stats(const struct pfs_session *s);
+/* True when nothing at all is queued or in flight in either direction of ours
+ * (our streams done, our control frames acknowledged). */
+int pfs_session_idle(const struct pfs_session *s);
+
+const struct pfs_session_stats *pfs_session_stats(struct pfs_session *s);
 
 #endif

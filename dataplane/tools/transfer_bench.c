@@ -4,10 +4,13 @@
  * joined by UDP on loopback, or with --backend mem in one process joined by
  * the in-process backend (no kernel, no sleeping: the engine's own cost) —
  * moving --base
- * (if given) and then --target; reports the target's transfer. The receiver
- * keeps what it receives in memory and checks it against the file at the end.
- * Faults (--loss, --reorder) are applied by io_fault on the receiving side of
- * each direction, in real time. Prints one JSON object.
+ * (if given) and then --target as files: the receiver writes them below a
+ * receive root (default: a fresh directory in /dev/shm, removed afterwards),
+ * checks their digests, syncs and renames them, exactly as the data plane
+ * does; the benchmark then compares each file with its source byte for byte.
+ * Reports the target's transfer. Faults (--loss, --reorder, --duplicate,
+ * --corrupt) are applied by io_fault on the receiving side of each direction,
+ * in real time. Prints one JSON object.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "files.h"
 #include "io.h"
 #include "session.h"
 #include "tool.h"
@@ -32,8 +36,8 @@
 #define MTU_DEFAULT 1472u /* fits a 1500-byte Ethernet MTU: 20 IP + 8 UDP */
 
 struct opts {
-	const char *target, *base;
-	double loss, reorder;
+	const char *target, *base, *root;
+	double loss, reorder, duplicate, corrupt;
 	uint64_t rate_cap; /* bytes per second */
 	enum pfs_cc_algo cc;
 	uint64_t log_size;
@@ -42,48 +46,70 @@ struct opts {
 	int mem;
 };
 
-struct file {
-	const uint8_t *data;
-	uint64_t len;
+/* What the sender hears back, per stream. */
+struct tx_state {
+	int status[2];
+	int settled;
 };
 
-struct rx_state {
-	uint8_t *buf[2]; /* stream 1 = base, 2 = target */
-	uint64_t cap[2], got[2];
-	int overflow;
-};
-
-static struct file map_file(const char *path)
+static void on_sent(void *ctx, uint64_t id, int status)
 {
-	struct file f = { .data = (const uint8_t *)"" };
-	struct stat st;
-	int fd = open(path, O_RDONLY);
+	struct tx_state *tx = ctx;
 
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		die(-ENOENT, "cannot read %s: %s", path, strerror(errno));
-	f.len = (uint64_t)st.st_size;
-	if (f.len) {
-		void *p = mmap(NULL, f.len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-		if (p == MAP_FAILED)
-			die(-errno, "cannot map %s", path);
-		f.data = p;
-	}
-	close(fd);
-	return f;
+	if (id < 2)
+		tx->status[id] = status;
+	tx->settled++;
 }
 
-static int sink(void *ctx, uint64_t stream, uint64_t off, const uint8_t *p, uint32_t len)
+/* What the receiver committed. */
+struct rx_state {
+	struct pfs_files_rx files;
+	int committed, failed;
+};
+
+static void on_file(void *ctx, uint64_t id, const char *rel, uint64_t size, int status,
+		    const char *why)
 {
 	struct rx_state *rx = ctx;
-	int i = stream == 2;
 
-	if (stream < 1 || stream > 2 || off + len > rx->cap[i]) {
-		rx->overflow = 1;
-		return PFS_ERR_LIMIT;
+	if (status) {
+		fprintf(stderr, "receiver: %s: %s (%s)\n", rel, why, pfs_strerror(status));
+		rx->failed++;
+	} else {
+		rx->committed++;
 	}
-	memcpy(rx->buf[i] + off, p, len);
-	rx->got[i] += len;
-	return 0;
+}
+
+/* The received copy of e below root equals its source, byte for byte. */
+static int same_bytes(const char *root, const struct pfs_file_entry *e)
+{
+	char path[PFS_PATH_MAX * 2 + 2], err[256];
+	struct pfs_file_entry got = { .src = path, .size = e->size };
+	struct pfs_file_map a, b;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/%s", root, e->rel);
+	if (pfs_file_map(&a, e, err, sizeof(err)) || pfs_file_map(&b, &got, err, sizeof(err)))
+		return 0;
+	ok = a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
+	pfs_file_unmap(&a);
+	pfs_file_unmap(&b);
+	return ok;
+}
+
+/* Removes the received files and the directories the benchmark made. */
+static void clean_root(const char *root, const struct pfs_file_list *l, int made)
+{
+	char path[PFS_PATH_MAX * 2 + 2];
+
+	for (size_t i = 0; i < l->n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, l->e[i].rel);
+		unlink(path);
+		*strrchr(path, '/') = 0;
+		rmdir(path); /* base/ and target/ */
+	}
+	if (made)
+		rmdir(root);
 }
 
 struct endpoint {
@@ -96,7 +122,7 @@ struct endpoint {
 };
 
 static void setup(struct endpoint *e, const struct opts *o, int side, struct pfs_io *io,
-		  struct rx_state *rx)
+		  struct rx_state *rx, struct tx_state *tx)
 {
 	struct pfs_log_config lc = { .capacity = o->log_size, .huge = PFS_HUGE_AUTO };
 	struct pfs_session_config c = { 0 };
@@ -128,8 +154,15 @@ static void setup(struct endpoint *e, const struct opts *o, int side, struct pfs
 		die(rc, "index");
 	struct pfs_session_logs logs = { .tx = e->tx, .rx = e->rx, .tx_index = &e->txi,
 					  .keys = &e->keys };
-	struct pfs_session_sink sk = { .ctx = rx, .write = sink };
-	if ((rc = pfs_session_new(&e->s, &c, &logs, rx ? &sk : NULL, err, sizeof(err))))
+	struct pfs_session_sink sk = { .ctx = tx, .sent = on_sent };
+	if (rx) {
+		if ((rc = pfs_files_rx_init(&rx->files, o->root, err, sizeof(err))))
+			die(rc, "%s", err);
+		rx->files.ctx = rx;
+		rx->files.on_file = on_file;
+		sk = pfs_files_rx_sink(&rx->files);
+	}
+	if ((rc = pfs_session_new(&e->s, &c, &logs, &sk, err, sizeof(err))))
 		die(rc, "%s", err);
 	e->io = io;
 }
@@ -198,7 +231,7 @@ static struct pfs_io *open_io(const struct opts *o, uint32_t seed, struct pfs_ad
 	return wrap_faults(o, seed, io);
 }
 
-static void report(const struct opts *o, const struct file *target,
+static void report(const struct opts *o, const struct pfs_file_entry *target,
 		   const struct pfs_session_stats *st, const struct pfs_session_stats *before,
 		   uint64_t ns, int completed, int verified)
 {
@@ -208,74 +241,102 @@ static void report(const struct opts *o, const struct file *target,
 	       "  \"wire_bytes\": %llu,\n  \"retransmitted_bytes\": %llu,\n"
 	       "  \"packets_sent\": %llu,\n  \"completed\": %s,\n  \"verified\": %s,\n"
 	       "  \"backend\": \"%s\",\n  \"cc\": \"%s\",\n  \"loss\": %g,\n"
-	       "  \"reorder\": %g,\n  \"rate_cap_MBps\": %.1f,\n  \"mtu\": %u\n}\n",
-	       (unsigned long long)target->len, secs,
-	       secs > 0 ? (double)target->len / secs / 1e6 : 0,
+	       "  \"reorder\": %g,\n  \"rate_cap_MBps\": %.1f,\n  \"mtu\": %u,\n"
+	       "  \"pointer_bytes\": %llu,\n  \"repairs\": %llu\n}\n",
+	       (unsigned long long)target->size, secs,
+	       secs > 0 ? (double)target->size / secs / 1e6 : 0,
 	       (unsigned long long)(st->bytes_sent - before->bytes_sent),
 	       (unsigned long long)(st->retransmitted_bytes - before->retransmitted_bytes),
 	       (unsigned long long)(st->packets_sent - before->packets_sent),
 	       completed ? "true" : "false", verified ? "true" : "false", o->mem ? "mem" : "udp",
-	       pfs_cc_name(o->cc), o->loss, o->reorder, (double)o->rate_cap / 1e6, o->mtu);
+	       pfs_cc_name(o->cc), o->loss, o->reorder, (double)o->rate_cap / 1e6, o->mtu,
+	       (unsigned long long)(st->pointer_bytes - before->pointer_bytes),
+	       (unsigned long long)(st->repair_blocks_sent - before->repair_blocks_sent));
 }
 
 static struct pfs_io *wrap_faults(const struct opts *o, uint32_t seed, struct pfs_io *io)
 {
 	struct pfs_fault_config fc = { .seed = seed, .loss_ppm = (uint32_t)(o->loss * 1e6),
 				       .reorder_ppm = (uint32_t)(o->reorder * 1e6),
-				       .reorder_depth = o->reorder > 0 ? 3 : 0 };
+				       .reorder_depth = o->reorder > 0 ? 3 : 0,
+				       .duplicate_ppm = (uint32_t)(o->duplicate * 1e6),
+				       .corrupt_ppm = (uint32_t)(o->corrupt * 1e6) };
 	struct pfs_io *wrapped;
 	int rc;
 
-	if (o->loss == 0 && o->reorder == 0)
+	if (o->loss == 0 && o->reorder == 0 && o->duplicate == 0 && o->corrupt == 0)
 		return io;
 	if ((rc = pfs_io_fault_wrap(&wrapped, io, &fc)))
 		die(rc, "bad fault settings");
 	return wrapped;
 }
 
-/* Both engines in this process over io_mem, stepped in turn. */
-static int run_mem(const struct opts *o, const struct file *target, const struct file *base)
+/*
+ * Sends entry i and runs the loop until the peer settled it (or the limit).
+ * rcv: the receiving engine when both run in this process (mem), else NULL.
+ */
+static int send_file(struct endpoint *snd, struct endpoint *rcv, struct tx_state *tx,
+		     const struct pfs_file_entry *e, uint64_t limit, int fd)
 {
-	struct rx_state rx = { .cap = { base->len, target->len } };
-	struct endpoint snd = { 0 }, rcv = { 0 };
-	struct pfs_session_stats before;
-	struct pfs_io *ia, *ib;
-	uint64_t limit, t0, t1;
-	int rc = 0;
+	struct pfs_file_map m;
+	uint64_t id;
+	char err[512];
+	int rc, want = tx->settled + 1;
 
-	rx.buf[0] = malloc(base->len ? base->len : 1);
-	rx.buf[1] = malloc(target->len ? target->len : 1);
+	if ((rc = pfs_file_map(&m, e, err, sizeof(err))))
+		die(rc, "%s", err);
+	if ((rc = pfs_session_send_stream(snd->s, m.data, m.len, e->rel, &id)))
+		die(rc, "cannot queue %s", e->rel);
+	while (tx->settled < want && now_ns() < limit && !rc)
+		rc = step(snd, fd) ? -1 : rcv ? step(rcv, -1) : 0;
+	/* the receiver's last acknowledgements */
+	for (int k = 0; k < 100 && !rc && !pfs_session_sent_all(snd->s) && now_ns() < limit; k++)
+		rc = step(snd, fd) ? -1 : rcv ? step(rcv, -1) : 0;
+	pfs_file_unmap(&m);
+	return rc;
+}
+
+/* Both engines in this process over io_mem, stepped in turn. */
+static int run_mem(const struct opts *o, const struct pfs_file_list *l)
+{
+	struct rx_state rx = { 0 };
+	struct tx_state tx = { 0 };
+	struct endpoint snd = { 0 }, rcv = { 0 };
+	struct pfs_session_stats before = { 0 };
+	struct pfs_io *ia, *ib;
+	uint64_t limit, t0 = 0, t1 = 0;
+	int rc = 0, ok = 1;
+
 	if ((rc = pfs_io_mem_pair(&ia, &ib, 8192, o->mtu > 2048 ? o->mtu : 2048, 0)))
 		die(rc, "cannot create the mem backend");
-	setup(&snd, o, 0, wrap_faults(o, 1, ia), NULL);
-	setup(&rcv, o, 1, wrap_faults(o, 2, ib), &rx);
+	setup(&snd, o, 0, wrap_faults(o, 1, ia), NULL, &tx);
+	setup(&rcv, o, 1, wrap_faults(o, 2, ib), &rx, NULL);
 	limit = now_ns() + (uint64_t)(o->time_limit_s * 1e9);
-	if (base->len) {
-		pfs_session_send_stream(snd.s, 1, base->data, base->len);
-		while ((!pfs_session_sent_all(snd.s) || rx.got[0] < base->len) && now_ns() < limit &&
-		       !rc)
-			rc = step(&snd, -1) ? -1 : step(&rcv, -1);
+	for (size_t i = 0; i < l->n && !rc; i++) {
+		before = *pfs_session_stats(snd.s);
+		t0 = now_ns();
+		rc = send_file(&snd, &rcv, &tx, &l->e[i], limit, -1);
+		t1 = now_ns();
 	}
-	before = *pfs_session_stats(snd.s);
-	t0 = now_ns();
-	pfs_session_send_stream(snd.s, 2, target->data, target->len);
-	while ((!pfs_session_sent_all(snd.s) || rx.got[1] < target->len) && now_ns() < limit && !rc)
-		rc = step(&snd, -1) ? -1 : step(&rcv, -1);
-	t1 = now_ns();
-	if (rc || rx.overflow)
+	if (rc)
 		die(PFS_ERR_MALFORMED, "a session failed during the transfer");
-	int ok = rx.got[1] == target->len && !memcmp(rx.buf[1], target->data, target->len) &&
-		 rx.got[0] == base->len && !memcmp(rx.buf[0], base->data, base->len);
-	report(o, target, pfs_session_stats(snd.s), &before, t1 - t0, pfs_session_sent_all(snd.s),
-	       ok);
+	for (size_t i = 0; i < l->n; i++)
+		ok &= tx.status[i] == 0 && same_bytes(o->root, &l->e[i]);
+	ok &= tx.settled == (int)l->n && rx.committed == (int)l->n;
+	report(o, &l->e[l->n - 1], pfs_session_stats(snd.s), &before, t1 - t0,
+	       tx.settled == (int)l->n, ok);
+	pfs_session_free(snd.s);
+	pfs_session_free(rcv.s);
+	pfs_files_rx_close(&rx.files);
 	return ok ? 0 : 1;
 }
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: pfs-transfer-bench --target FILE [--base FILE] [--loss P] "
-			"[--reorder P] [--rate MBIT] [--cc bbr|cubic|fixed] [--log-size BYTES] "
-			"[--time-limit S] [--mtu BYTES] [--backend udp|mem] [--json]\n");
+			"[--reorder P] [--duplicate P] [--corrupt P] [--rate MBIT] "
+			"[--cc bbr|cubic|fixed] [--log-size BYTES] [--time-limit S] [--mtu BYTES] "
+			"[--backend udp|mem] [--receive-root DIR] [--json]\n");
 }
 
 int main(int argc, char **argv)
@@ -285,6 +346,8 @@ int main(int argc, char **argv)
 		{ "reorder", 1, 0, 'r' }, { "rate", 1, 0, 'R' },	{ "cc", 1, 0, 'c' },
 		{ "log-size", 1, 0, 'L' }, { "time-limit", 1, 0, 'T' }, { "json", 0, 0, 'j' },
 		{ "mtu", 1, 0, 'm' },	  { "backend", 1, 0, 'B' },
+		{ "duplicate", 1, 0, 'd' }, { "corrupt", 1, 0, 'C' },
+		{ "receive-root", 1, 0, 'o' },
 		{ "help", 0, 0, 'h' },	  { 0, 0, 0, 0 },
 	};
 	struct opts o = { .cc = PFS_CC_BBR, .log_size = 1ull << 30, .time_limit_s = 300,
@@ -297,6 +360,9 @@ int main(int argc, char **argv)
 		case 'b': o.base = optarg; break;
 		case 'l': o.loss = atof(optarg); break;
 		case 'r': o.reorder = atof(optarg); break;
+		case 'd': o.duplicate = atof(optarg); break;
+		case 'C': o.corrupt = atof(optarg); break;
+		case 'o': o.root = optarg; break;
 		case 'R': o.rate_cap = (uint64_t)(atof(optarg) * 1e6 / 8); break;
 		case 'c':
 			o.cc = !strcmp(optarg, "cubic") ? PFS_CC_CUBIC
@@ -321,67 +387,80 @@ int main(int argc, char **argv)
 		die(PFS_ERR_INVALID_ARG, "--target is required");
 	if (o.mtu < 576 || o.mtu > PFS_PACKET_MAX)
 		die(PFS_ERR_INVALID_ARG, "--mtu must be 576..%u bytes (UDP payload)", PFS_PACKET_MAX);
-	if (o.loss < 0 || o.loss >= 1 || o.reorder < 0 || o.reorder >= 1)
-		die(PFS_ERR_INVALID_ARG, "--loss and --reorder are fractions in [0, 1)");
+	if (o.loss < 0 || o.loss >= 1 || o.reorder < 0 || o.reorder >= 1 || o.duplicate < 0 ||
+	    o.duplicate >= 1 || o.corrupt < 0 || o.corrupt >= 1)
+		die(PFS_ERR_INVALID_ARG,
+		    "--loss, --reorder, --duplicate and --corrupt are fractions in [0, 1)");
 	if (o.cc == PFS_CC_FIXED && !o.rate_cap)
 		die(PFS_ERR_INVALID_ARG, "--cc fixed needs --rate");
-	struct file target = map_file(o.target), base = { .data = (const uint8_t *)"" };
-	if (o.base)
-		base = map_file(o.base);
-	if (o.mem)
-		return run_mem(&o, &target, &base);
+	struct pfs_file_list l = { 0 };
+	char err[512], tmp[] = "/dev/shm/pfs-bench-XXXXXX";
+	int rc, made = 0;
+	if (o.base && (rc = pfs_files_add(&l, o.base, "base", err, sizeof(err))))
+		die(rc, "--base: %s", err);
+	if ((rc = pfs_files_add(&l, o.target, "target", err, sizeof(err))))
+		die(rc, "--target: %s", err);
+	if (l.n != (o.base ? 2u : 1u))
+		die(PFS_ERR_INVALID_ARG, "--base and --target must be files, not directories");
+	if (!o.root) {
+		if (!mkdtemp(tmp))
+			die(-errno, "cannot create a receive root in /dev/shm: %s", strerror(errno));
+		o.root = tmp;
+		made = 1;
+	}
+	if (o.mem) {
+		rc = run_mem(&o, &l);
+		clean_root(o.root, &l, made);
+		pfs_files_free(&l);
+		return rc;
+	}
 	if (pipe(to_parent) || pipe(to_child))
 		die(-errno, "pipe");
 
 	/* addresses are exchanged over the pipes before any packet moves */
 	struct endpoint snd = { 0 }, rcv = { 0 };
+	struct tx_state tx = { 0 };
 	struct pfs_addr a_local, b_local;
 	pid_t pid = fork();
 	if (pid < 0)
 		die(-errno, "fork");
 	if (pid == 0) {
-		struct rx_state rx = { .cap = { base.len, target.len } };
-		rx.buf[0] = malloc(base.len ? base.len : 1);
-		rx.buf[1] = malloc(target.len ? target.len : 1);
+		struct rx_state rx = { 0 };
 		struct pfs_io *io = open_io(&o, 2, &b_local);
-		setup(&rcv, &o, 1, io, &rx);
+		setup(&rcv, &o, 1, io, &rx, NULL);
 		if (write(to_parent[1], &b_local, sizeof(b_local)) != sizeof(b_local) ||
 		    read(to_child[0], &rcv.peer, sizeof(rcv.peer)) != sizeof(rcv.peer))
 			_exit(2);
 		uint64_t deadline = now_ns() + (uint64_t)(o.time_limit_s * 1e9) + 5000000000ull;
-		while ((rx.got[0] < base.len || rx.got[1] < target.len) && now_ns() < deadline) {
-			if (step(&rcv, pfs_io_udp_fd(io)) || rx.overflow)
+		while (rx.committed + rx.failed < (int)l.n && now_ns() < deadline) {
+			if (step(&rcv, pfs_io_udp_fd(io)))
 				_exit(3);
 		}
 		/* keep acknowledging for a moment so the sender sees the end */
 		for (uint64_t end = now_ns() + 200000000ull; now_ns() < end;)
 			step(&rcv, pfs_io_udp_fd(io));
-		int ok = rx.got[1] == target.len && !memcmp(rx.buf[1], target.data, target.len) &&
-			 rx.got[0] == base.len && !memcmp(rx.buf[0], base.data, base.len);
+		int ok = rx.committed == (int)l.n;
+		for (size_t i = 0; i < l.n; i++)
+			ok &= same_bytes(o.root, &l.e[i]);
 		char verdict = ok ? 1 : 0;
 		if (write(to_parent[1], &verdict, 1) != 1)
 			_exit(2);
 		_exit(0);
 	}
 	struct pfs_io *io = open_io(&o, 1, &a_local);
-	setup(&snd, &o, 0, io, NULL);
+	setup(&snd, &o, 0, io, NULL, &tx);
 	if (read(to_parent[0], &snd.peer, sizeof(snd.peer)) != sizeof(snd.peer) ||
 	    write(to_child[1], &a_local, sizeof(a_local)) != sizeof(a_local))
 		die(PFS_ERR_IO, "receiver did not start");
-	uint64_t limit = now_ns() + (uint64_t)(o.time_limit_s * 1e9), t0, t1;
-	struct pfs_session_stats before;
-	int rc = 0;
-	if (o.base) {
-		pfs_session_send_stream(snd.s, 1, base.data, base.len);
-		while (!pfs_session_sent_all(snd.s) && now_ns() < limit && !rc)
-			rc = step(&snd, pfs_io_udp_fd(io));
+	uint64_t limit = now_ns() + (uint64_t)(o.time_limit_s * 1e9), t0 = 0, t1 = 0;
+	struct pfs_session_stats before = { 0 };
+	rc = 0;
+	for (size_t i = 0; i < l.n && !rc; i++) {
+		before = *pfs_session_stats(snd.s);
+		t0 = now_ns();
+		rc = send_file(&snd, NULL, &tx, &l.e[i], limit, pfs_io_udp_fd(io));
+		t1 = now_ns();
 	}
-	before = *pfs_session_stats(snd.s);
-	t0 = now_ns();
-	pfs_session_send_stream(snd.s, 2, target.data, target.len);
-	while (!pfs_session_sent_all(snd.s) && now_ns() < limit && !rc)
-		rc = step(&snd, pfs_io_udp_fd(io));
-	t1 = now_ns();
 	if (rc)
 		die(rc, "sender failed: %s", pfs_strerror(rc));
 	char verdict = 0;
@@ -389,7 +468,11 @@ int main(int argc, char **argv)
 		verdict = 0;
 	int status;
 	waitpid(pid, &status, 0);
-	report(&o, &target, pfs_session_stats(snd.s), &before, t1 - t0, pfs_session_sent_all(snd.s),
-	       verdict);
+	for (size_t i = 0; i < l.n; i++)
+		verdict &= tx.status[i] == 0;
+	report(&o, &l.e[l.n - 1], pfs_session_stats(snd.s), &before, t1 - t0,
+	       tx.settled == (int)l.n, verdict);
+	clean_root(o.root, &l, made);
+	pfs_files_free(&l);
 	return verdict ? 0 : 1;
 }

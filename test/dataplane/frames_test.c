@@ -63,6 +63,108 @@ PFS_TEST(every_frame_kind_round_trips)
 	CHECK_EQ(at + used, pos);
 }
 
+PFS_TEST(stream_flow_and_repair_frames_round_trip)
+{
+	struct pfs_wire_frame f;
+	size_t used, pos = 0, n;
+	uint8_t digest[PFS_FR_DIGEST_BYTES];
+	const char *path = "images/base-2026.qcow2";
+	struct pfs_fr_stream_open o = { .stream_id = 70000, .size = 1ull << 40,
+					.path_len = (uint32_t)strlen(path),
+					.path = (const uint8_t *)path };
+	struct pfs_fr_stream_fin fin = { .stream_id = 70000, .digest = digest };
+	struct pfs_fr_stream_done d = { .stream_id = 70000, .code = 10008 };
+	struct pfs_fr_max_blocks m = { .max_block = 123456 };
+	struct pfs_fr_repair r = { .block_id = 99, .stream_id = 3, .stream_off = 1ull << 33,
+				   .out_len = 1u << 22, .log_off = 77777, .logged = 1 };
+
+	fill_random(digest, sizeof(digest));
+	pos += (n = pfs_frame_put_stream_open(buf + pos, sizeof(buf) - pos, &o));
+	CHECK(n > 0);
+	pos += (n = pfs_frame_put_stream_fin(buf + pos, sizeof(buf) - pos, &fin));
+	CHECK(n > 0);
+	pos += (n = pfs_frame_put_stream_done(buf + pos, sizeof(buf) - pos, &d));
+	CHECK(n > 0);
+	pos += (n = pfs_frame_put_max_blocks(buf + pos, sizeof(buf) - pos, &m));
+	CHECK(n > 0);
+	pos += (n = pfs_frame_put_repair(buf + pos, sizeof(buf) - pos, &r));
+	CHECK(n > 0);
+
+	size_t at = 0;
+	CHECK_EQ(pfs_frame_parse(buf + at, pos - at, &used, &f), 0);
+	CHECK(f.type == PFS_FR_STREAM_OPEN && f.u.open.stream_id == o.stream_id &&
+	      f.u.open.size == o.size && f.u.open.path_len == o.path_len);
+	CHECK(memcmp(f.u.open.path, path, o.path_len) == 0);
+	at += used;
+	CHECK_EQ(pfs_frame_parse(buf + at, pos - at, &used, &f), 0);
+	CHECK(f.type == PFS_FR_STREAM_FIN && f.u.fin.stream_id == 70000);
+	CHECK(memcmp(f.u.fin.digest, digest, sizeof(digest)) == 0);
+	at += used;
+	CHECK_EQ(pfs_frame_parse(buf + at, pos - at, &used, &f), 0);
+	CHECK(f.type == PFS_FR_STREAM_DONE && f.u.done.stream_id == 70000 &&
+	      f.u.done.code == 10008);
+	at += used;
+	CHECK_EQ(pfs_frame_parse(buf + at, pos - at, &used, &f), 0);
+	CHECK(f.type == PFS_FR_MAX_BLOCKS && f.u.max_blocks.max_block == 123456);
+	at += used;
+	CHECK_EQ(pfs_frame_parse(buf + at, pos - at, &used, &f), 0);
+	CHECK(f.type == PFS_FR_REPAIR && f.u.repair.block_id == 99 && f.u.repair.stream_id == 3 &&
+	      f.u.repair.stream_off == r.stream_off && f.u.repair.out_len == r.out_len &&
+	      f.u.repair.log_off == 77777 && f.u.repair.logged == 1);
+	at += used;
+	CHECK_EQ(at, pos);
+	/* every truncation of the lot is an error */
+	for (size_t k = 0; k < pos; k++) {
+		size_t a2 = 0;
+		int failed = 0;
+		while (a2 < k) {
+			if (pfs_frame_parse(buf + a2, k - a2, &used, &f) != 0) {
+				failed = 1;
+				break;
+			}
+			a2 += used;
+		}
+		/* a cut on a frame boundary parses whole frames; elsewhere it fails */
+		CHECK(failed || a2 == k);
+	}
+}
+
+PFS_TEST(stream_frames_with_hostile_fields_are_refused)
+{
+	struct pfs_wire_frame f;
+	size_t used;
+	/* a path with a NUL inside, an empty path, a path over the limit */
+	uint8_t o1[] = { PFS_FR_STREAM_OPEN, 1, 5, 3, 'a', 0, 'b' };
+	CHECK_EQ(pfs_frame_parse(o1, sizeof(o1), &used, &f), PFS_ERR_MALFORMED);
+	uint8_t o2[] = { PFS_FR_STREAM_OPEN, 1, 5, 0 };
+	CHECK_EQ(pfs_frame_parse(o2, sizeof(o2), &used, &f), PFS_ERR_LIMIT);
+	uint8_t o3[] = { PFS_FR_STREAM_OPEN, 1, 5, 0x81, 0x20 }; /* 4097 */
+	CHECK_EQ(pfs_frame_parse(o3, sizeof(o3), &used, &f), PFS_ERR_LIMIT);
+	/* a path longer than the bytes present */
+	uint8_t o4[] = { PFS_FR_STREAM_OPEN, 1, 5, 9, 'a', 'b' };
+	CHECK_EQ(pfs_frame_parse(o4, sizeof(o4), &used, &f), PFS_ERR_TRUNCATED);
+	/* a digest cut short */
+	uint8_t d1[10] = { PFS_FR_STREAM_FIN, 1 };
+	CHECK_EQ(pfs_frame_parse(d1, sizeof(d1), &used, &f), PFS_ERR_TRUNCATED);
+	/* DONE: a code beyond 32 bits */
+	uint8_t d2[] = { PFS_FR_STREAM_DONE, 1, 0x80, 0x80, 0x80, 0x80, 0x10 };
+	CHECK_EQ(pfs_frame_parse(d2, sizeof(d2), &used, &f), PFS_ERR_LIMIT);
+	/* REPAIR: a block bigger than blocks can be, a log flag that is not 0/1,
+	 * an offset that wraps */
+	uint8_t r1[] = { PFS_FR_REPAIR, 1, 1, 0, 0x81, 0x80, 0x80, 0x02, 0, 1 };
+	CHECK_EQ(pfs_frame_parse(r1, sizeof(r1), &used, &f), PFS_ERR_LIMIT);
+	uint8_t r2[] = { PFS_FR_REPAIR, 1, 1, 0, 5, 0, 2 };
+	CHECK_EQ(pfs_frame_parse(r2, sizeof(r2), &used, &f), PFS_ERR_LIMIT);
+	uint8_t r3[] = { PFS_FR_REPAIR, 1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+			 0xff, 0x01, 5, 0, 1 };
+	CHECK_EQ(pfs_frame_parse(r3, sizeof(r3), &used, &f), PFS_ERR_MALFORMED);
+	/* writers refuse what parsers would refuse */
+	struct pfs_fr_stream_open bad = { .path_len = 3, .path = (const uint8_t *)"a\0b" };
+	CHECK_EQ(pfs_frame_put_stream_open(buf, sizeof(buf), &bad), 0);
+	struct pfs_fr_repair big = { .out_len = (1u << 22) + 1 };
+	CHECK_EQ(pfs_frame_put_repair(buf, sizeof(buf), &big), 0);
+}
+
 PFS_TEST(random_ack_sets_round_trip_as_ranges)
 {
 	rng_seed(11);
