@@ -31,7 +31,7 @@ enum pfs_frame_type {
 #define PFS_FR_BLOCK_LEN_MAX (UINT32_C(8) << 20) /* an encoded block, in bytes */
 #define PFS_CLOSE_REASON_MAX 256u
 #define PFS_FR_PATH_MAX 4096u  /* STREAM_OPEN path bytes (no NUL inside) */
-#define PFS_FR_DIGEST_BYTES 32u /* STREAM_FIN: BLAKE2b-256 of the stream */
+#define PFS_FR_DIGEST_BYTES 16u /* STREAM_FIN: XXH3-128 of the stream */
 
 /* Packet numbers lo..hi inclusive. ACK ranges are in descending order and
  * separated by at least one missing number. */

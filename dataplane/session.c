@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
+#include <xxhash.h>
 
 #include "block.h"
 #include "error.h"
@@ -54,7 +54,7 @@ struct stream {
 	char *path;
 	int state;
 	uint8_t digest[PFS_STREAM_DIGEST_BYTES];
-	crypto_generichash_state hash;
+	XXH3_state_t *hash;
 };
 
 /* A stream being received. */
@@ -447,6 +447,7 @@ void pfs_session_free(struct pfs_session *s)
 		if (r->state == RS_OPEN && s->sink.abort)
 			s->sink.abort(s->sink.ctx, r->id);
 		free(s->streams[i].path);
+		XXH3_freeState(s->streams[i].hash);
 	}
 	pfs_encoder_free(s->enc);
 	pfs_decoder_free(s->dec);
@@ -479,13 +480,21 @@ int pfs_session_send_stream(struct pfs_session *s, const uint8_t *data, uint64_t
 		return PFS_ERR_LIMIT;
 	st = &s->streams[s->next_stream % MAX_STREAMS];
 	free(st->path);
+	XXH3_freeState(st->hash);
 	*st = (struct stream){ .id = s->next_stream, .len = len, .data = data,
 			       .state = TS_QUEUED, .path = strdup(path) };
 	if (!st->path) {
 		st->state = TS_FREE;
 		return PFS_ERR_NOMEM;
 	}
-	crypto_generichash_init(&st->hash, NULL, 0, PFS_STREAM_DIGEST_BYTES);
+	st->hash = XXH3_createState();
+	if (!st->hash) {
+		free(st->path);
+		st->path = NULL;
+		st->state = TS_FREE;
+		return PFS_ERR_NOMEM;
+	}
+	XXH3_128bits_reset(st->hash);
 	*stream_id = s->next_stream++;
 	return 0;
 }
@@ -531,6 +540,8 @@ static struct stream *stream_of(struct pfs_session *s, uint64_t id)
 static void stream_settle(struct pfs_session *s, struct stream *st, int status)
 {
 	st->state = TS_DONE;
+	XXH3_freeState(st->hash); /* given up before the end: never finished */
+	st->hash = NULL;
 	if (status)
 		s->st.streams_failed++;
 	else
@@ -612,7 +623,9 @@ static int encode_repair(struct pfs_session *s, struct sblock *b)
 /* Every byte of the stream is encoded: its digest goes to the peer. */
 static int stream_encoded(struct pfs_session *s, struct stream *st)
 {
-	crypto_generichash_final(&st->hash, st->digest, sizeof(st->digest));
+	XXH128_canonicalFromHash((XXH128_canonical_t *)st->digest, XXH3_128bits_digest(st->hash));
+	XXH3_freeState(st->hash);
+	st->hash = NULL;
 	st->state = TS_ENCODED;
 	s->stream_cur = st->id + 1;
 	return ctrl_push(s, PFS_FR_STREAM_FIN, st->id) ? 0 : PFS_ERR_LIMIT;
@@ -656,7 +669,7 @@ static int encode_next(struct pfs_session *s)
 				&used, s->enc_buf, s->enc_cap, &wl, &info);
 	if (rc)
 		return rc;
-	crypto_generichash_update(&st->hash, st->data + st->off, used);
+	XXH3_128bits_update(st->hash, st->data + st->off, used);
 	st->off += used;
 	s->st.input_bytes += used;
 	s->st.pointer_bytes += info.ptr_bytes;

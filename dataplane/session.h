@@ -13,7 +13,7 @@
  * path relative to the receiver's root) and a size; the session numbers
  * streams 0, 1, 2... in the order they are queued. The receiver is told of a
  * stream by a STREAM_OPEN frame, gets its bytes block by block in any order,
- * then its BLAKE2b-256 digest (STREAM_FIN); the sink (files.h for files)
+ * then its XXH3-128 digest (STREAM_FIN); the sink (files.h for files)
  * decides where bytes go and whether the digest matches, and the sender hears
  * the verdict (STREAM_DONE). Single-threaded: a session belongs to one worker.
  */
@@ -48,7 +48,7 @@ struct pfs_session_logs {
 };
 
 #define PFS_SESSION_STREAMS 64 /* streams queued and not yet committed */
-#define PFS_STREAM_DIGEST_BYTES 32
+#define PFS_STREAM_DIGEST_BYTES 16 /* == PFS_FILE_DIGEST_BYTES */
 
 /*
  * Where streams go and what the application hears. Receiving side: open,
