@@ -154,6 +154,16 @@ int pfs_encoder_encode_literal(struct pfs_encoder *enc, uint64_t stream_id, uint
 			       const uint8_t *in, size_t in_len, uint64_t log_off, int logged,
 			       size_t *consumed, uint8_t *out, size_t out_cap, size_t *out_len);
 
+/*
+ * Indexes every anchor of the bytes a log holds, [lower, contig), with cfg's
+ * chunking: what a restarted sender runs once on its reopened file-backed tx
+ * log before creating its encoder, so that data sent before the restart
+ * travels as pointers again (indexes live in memory only). Cost: one chunking
+ * pass over the log (~4 GB/s). Returns 0 or PFS_ERR_INVALID_ARG (cfg).
+ */
+int pfs_codec_index_log(struct pfs_index *ix, const struct pfs_codec_config *cfg,
+			const struct pfs_codec_keys *keys, const struct pfs_log *log);
+
 /* --- decoder ------------------------------------------------------------------ */
 struct pfs_decoder;
 

@@ -579,3 +579,23 @@ int pfs_encoder_encode_literal(struct pfs_encoder *enc, uint64_t stream_id, uint
 	*out_len = pos;
 	return 0;
 }
+
+int pfs_codec_index_log(struct pfs_index *ix, const struct pfs_codec_config *cfg,
+			const struct pfs_codec_keys *keys, const struct pfs_log *log)
+{
+	struct pfs_chunker chunker;
+	uint64_t off = pfs_log_lower(log);
+
+	if (pfs_chunker_init(&chunker, keys->gear, cfg->avg_chunk, cfg->chunk_level))
+		return PFS_ERR_INVALID_ARG;
+	/* in runs that end at the ring's physical end; anchors that would span
+	 * the wrap are not found, which costs a pointer at most */
+	while (off < log->contig) {
+		uint64_t n = pfs_log_span(log, off);
+		if (n > log->contig - off)
+			n = log->contig - off;
+		pfs_index_anchors(ix, &chunker, keys, pfs_log_at(log, off), (size_t)n, off);
+		off += n;
+	}
+	return 0;
+}

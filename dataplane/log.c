@@ -734,6 +734,17 @@ int pfs_log_truncate(struct pfs_log *log, uint64_t new_tail)
 	return 0;
 }
 
+int pfs_log_resume(struct pfs_log *log, uint64_t point, int acknowledged)
+{
+	int rc = pfs_log_truncate(log, point);
+
+	if (rc)
+		return rc;
+	if (acknowledged)
+		log->frontier = point;
+	return 0;
+}
+
 int pfs_log_new_epoch(struct pfs_log *log, uint64_t epoch)
 {
 	if (!epoch && random_epoch(&epoch))

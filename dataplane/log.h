@@ -169,6 +169,16 @@ int pfs_log_set_frontier(struct pfs_log *log, uint64_t f);
  * PFS_ERR_INVALID_ARG. */
 int pfs_log_truncate(struct pfs_log *log, uint64_t new_tail);
 
+/*
+ * Brings the log to the point two peers agreed to resume from after a restart
+ * (DESIGN §3.5): everything at or above point is dropped (with any
+ * out-of-order ranges), and on the sending side (acknowledged = 1) everything
+ * below it counts as acknowledged, so pointers may name it at once. Returns 0,
+ * or PFS_ERR_INVALID_ARG when point is not held here (below lower or above
+ * contig): the peers then start a new epoch instead.
+ */
+int pfs_log_resume(struct pfs_log *log, uint64_t point, int acknowledged);
+
 /* Starts a new epoch: nothing currently held stays valid (start = tail).
  * epoch 0 = random. */
 int pfs_log_new_epoch(struct pfs_log *log, uint64_t epoch);

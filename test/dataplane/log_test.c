@@ -895,6 +895,32 @@ PFS_TEST(truncate_drops_the_top_and_never_revives_overwritten_bytes)
 	pfs_log_close(log);
 }
 
+PFS_TEST(resume_cuts_to_the_agreed_point_and_acknowledges_below_it_on_the_sender)
+{
+	static uint8_t a[50000];
+	struct pfs_log *tx = open_mem(CAP, 4096), *rx = open_mem(CAP, 4096);
+
+	CHECK(tx != NULL && rx != NULL);
+	fill_random(a, sizeof(a));
+	CHECK_EQ(pfs_log_append(tx, a, sizeof(a), NULL), 0);
+	/* the receiver held 30000 in order and a range beyond when it stopped */
+	CHECK_EQ(pfs_log_write_at(rx, 0, a, 30000), 0);
+	CHECK_EQ(pfs_log_write_at(rx, 40000, a + 40000, 1000), 0);
+	/* a point neither holds is refused, and changes nothing */
+	CHECK_EQ(pfs_log_resume(rx, 30001, 0), PFS_ERR_INVALID_ARG);
+	CHECK_EQ(rx->npending, 1);
+	CHECK_EQ(pfs_log_resume(tx, 50001, 1), PFS_ERR_INVALID_ARG);
+	CHECK_EQ(tx->frontier, 0);
+	/* both come to the receiver's contiguous end */
+	CHECK_EQ(pfs_log_resume(tx, rx->contig, 1), 0);
+	CHECK_EQ(pfs_log_resume(rx, rx->contig, 0), 0);
+	CHECK(tx->tail == 30000 && tx->contig == 30000 && tx->frontier == 30000);
+	CHECK(rx->tail == 30000 && rx->npending == 0 && rx->frontier == 0);
+	CHECK(log_equals(tx, 0, a, 30000) && log_equals(rx, 0, a, 30000));
+	pfs_log_close(tx);
+	pfs_log_close(rx);
+}
+
 PFS_TEST(new_epoch_makes_everything_unreadable)
 {
 	struct pfs_log *log = open_mem(CAP, 4096);
