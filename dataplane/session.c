@@ -128,6 +128,7 @@ struct pfs_session {
 	uint64_t next_stream, stream_low, stream_cur; /* ids: next new, lowest not
 						       * done, being encoded */
 	struct sblock *sb;
+	uint32_t sb_slots, window, blocks_in_flight; /* slots: the window at creation */
 	uint64_t next_block_id, tx_pn, peer_max_block;
 	uint32_t probes; /* ack-eliciting packets owed to a probe timeout */
 	uint64_t resend[RESEND_MAX]; /* cookies of lost pieces, oldest first */
@@ -260,7 +261,7 @@ pop:
 
 static struct sblock *sblock_of(struct pfs_session *s, uint64_t id)
 {
-	struct sblock *b = &s->sb[id % s->cfg.window_blocks];
+	struct sblock *b = &s->sb[id % s->sb_slots];
 
 	return b->id == id ? b : NULL;
 }
@@ -277,6 +278,7 @@ static void piece_acked(struct pfs_session *s, uint64_t cookie)
 		free(b->wire);
 		free(b->state);
 		*b = (struct sblock){ .id = UINT64_MAX };
+		s->blocks_in_flight--;
 	}
 }
 
@@ -411,6 +413,7 @@ int pfs_session_new(struct pfs_session **out, const struct pfs_session_config *c
 	s->repair_buf = malloc(codec.block_max);
 	s->plain = malloc(cfg->mtu);
 	s->frame_tmp = malloc(cfg->mtu);
+	s->sb_slots = s->window = cfg->window_blocks;
 	s->sb = calloc(cfg->window_blocks, sizeof(*s->sb));
 	s->rb = calloc(s->nrb, sizeof(*s->rb));
 	s->ctrl = calloc(s->ctrl_max, sizeof(*s->ctrl));
@@ -436,7 +439,7 @@ void pfs_session_free(struct pfs_session *s)
 {
 	if (!s)
 		return;
-	for (uint32_t i = 0; s->sb && i < s->cfg.window_blocks; i++) {
+	for (uint32_t i = 0; s->sb && i < s->sb_slots; i++) {
 		free(s->sb[i].wire);
 		free(s->sb[i].state);
 	}
@@ -503,10 +506,7 @@ int pfs_session_sent_all(const struct pfs_session *s)
 {
 	if (s->stream_low < s->next_stream || s->jobs_count)
 		return 0;
-	for (uint32_t i = 0; i < s->cfg.window_blocks; i++)
-		if (s->sb[i].id != UINT64_MAX)
-			return 0;
-	return 1;
+	return s->blocks_in_flight == 0;
 }
 
 int pfs_session_idle(const struct pfs_session *s)
@@ -515,6 +515,34 @@ int pfs_session_idle(const struct pfs_session *s)
 		if (s->ctrl[i].state != C_FREE)
 			return 0;
 	return pfs_session_sent_all(s);
+}
+
+int pfs_session_set_policy(struct pfs_session *s, const struct pfs_session_policy *p, char *err,
+			   size_t errlen)
+{
+	struct pfs_cc cc;
+
+	if (p->window_blocks == 0 || p->window_blocks > s->sb_slots) {
+		snprintf(err, errlen,
+			 "window %u blocks: must be 1..%u, the window this session started with "
+			 "(its pointer margin depends on it); add the session again for more",
+			 p->window_blocks, s->sb_slots);
+		return PFS_ERR_INVALID_ARG;
+	}
+	if (p->cc != s->cfg.cc || p->fixed_rate != s->cfg.fixed_rate ||
+	    p->rate_cap != s->cfg.rate_cap) {
+		if (pfs_cc_init(&cc, p->cc, s->cfg.mtu, p->fixed_rate, p->rate_cap) != 0) {
+			snprintf(err, errlen, "congestion control: unknown algorithm or a fixed "
+					      "rate of 0 bytes/s");
+			return PFS_ERR_INVALID_ARG;
+		}
+		s->cc = cc;
+		s->cfg.cc = p->cc;
+		s->cfg.fixed_rate = p->fixed_rate;
+		s->cfg.rate_cap = p->rate_cap;
+	}
+	s->window = p->window_blocks;
+	return 0;
 }
 
 const struct pfs_session_stats *pfs_session_stats(struct pfs_session *s)
@@ -570,6 +598,7 @@ static int take_block(struct pfs_session *s, struct sblock *b, size_t wl)
 	b->acked = 0;
 	b->first_unsent = 0;
 	b->id = s->next_block_id++;
+	s->blocks_in_flight++;
 	s->st.blocks_sent++;
 	return 0;
 }
@@ -635,13 +664,14 @@ static int stream_encoded(struct pfs_session *s, struct stream *st)
  * credit allows: a repair first, else the next bytes of the oldest stream. */
 static int encode_next(struct pfs_session *s)
 {
-	struct sblock *b = &s->sb[s->next_block_id % s->cfg.window_blocks];
+	struct sblock *b = &s->sb[s->next_block_id % s->sb_slots];
 	struct pfs_block_info info;
 	struct stream *st;
 	size_t used, wl;
 	int rc;
 
-	if (b->id != UINT64_MAX || s->next_block_id >= s->peer_max_block)
+	if (b->id != UINT64_MAX || s->blocks_in_flight >= s->window ||
+	    s->next_block_id >= s->peer_max_block)
 		return 0;
 	if (s->jobs_count)
 		return encode_repair(s, b);

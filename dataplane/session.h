@@ -122,6 +122,23 @@ int pfs_session_on_packet(struct pfs_session *s, const uint8_t *pkt, size_t len,
 int pfs_session_next_packet(struct pfs_session *s, uint8_t *out, size_t cap, size_t *len,
 			    uint64_t now_ns, uint64_t *wake_ns);
 
+/* What the controller may change while a session runs (SET_POLICY). */
+struct pfs_session_policy {
+	uint32_t window_blocks; /* 1 .. the window the session started with */
+	enum pfs_cc_algo cc;
+	uint64_t fixed_rate, rate_cap; /* bytes per second */
+};
+
+/*
+ * Applies a policy at once. The window may shrink, and grow back up to the
+ * one the session was created with — not beyond, because the encoder's
+ * pointer margin (DESIGN §3.2) was sized for that window; a larger window
+ * needs a new session. Changing the congestion controller restarts its
+ * estimates. Returns 0 or PFS_ERR_INVALID_ARG with err saying which value.
+ */
+int pfs_session_set_policy(struct pfs_session *s, const struct pfs_session_policy *p, char *err,
+			   size_t errlen);
+
 /* True when every queued stream has been committed or refused by the peer and
  * nothing of ours is still in flight. */
 int pfs_session_sent_all(const struct pfs_session *s);

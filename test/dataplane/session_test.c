@@ -665,6 +665,44 @@ PFS_TEST(a_restarted_sender_finds_what_it_sent_before_in_its_reopened_log)
 	rmdir(dir);
 }
 
+PFS_TEST(policy_changes_apply_mid_transfer_and_a_window_beyond_the_start_is_refused)
+{
+	struct pfs_io *ia, *ib;
+	struct peer a, b;
+	size_t size = 2u << 20;
+	uint8_t *data = malloc(size);
+	char err[256] = "";
+	uint64_t id;
+
+	setup_keys();
+	rng_seed(5);
+	make_data(data, size);
+	CHECK_EQ(link_pair(&ia, &ib, NULL), 0);
+	CHECK_EQ(make_peer(&a, 0, ia), 0);
+	CHECK_EQ(make_peer(&b, 1, ib), 0);
+	struct pfs_session_policy p = { .window_blocks = 17, .cc = PFS_CC_CUBIC };
+	CHECK_EQ(pfs_session_set_policy(a.s, &p, err, sizeof(err)), PFS_ERR_INVALID_ARG);
+	CHECK(strstr(err, "1..16") != NULL);
+	p.window_blocks = 0;
+	CHECK_EQ(pfs_session_set_policy(a.s, &p, err, sizeof(err)), PFS_ERR_INVALID_ARG);
+	p = (struct pfs_session_policy){ .window_blocks = 1, .cc = PFS_CC_FIXED };
+	CHECK_EQ(pfs_session_set_policy(a.s, &p, err, sizeof(err)), PFS_ERR_INVALID_ARG);
+	/* one block at a time, at a fixed 20 MB/s */
+	p.fixed_rate = 20000000;
+	CHECK_EQ(pfs_session_set_policy(a.s, &p, err, sizeof(err)), 0);
+	CHECK_EQ(pfs_session_send_stream(a.s, data, size, "policy", &id), 0);
+	uint64_t t = run(&a, &b, 60ull * 1000000000);
+	CHECK(received(&b, id, data, size));
+	/* 2 MiB of half-random data at 20 MB/s takes at least ~60 ms */
+	CHECK(t > 50 * 1000 * US);
+	/* and back to the full window with BBR */
+	p = (struct pfs_session_policy){ .window_blocks = 16, .cc = PFS_CC_BBR };
+	CHECK_EQ(pfs_session_set_policy(a.s, &p, err, sizeof(err)), 0);
+	free(data);
+	free_peer(&a);
+	free_peer(&b);
+}
+
 PFS_TEST(many_streams_queue_up_to_the_limit_and_all_arrive)
 {
 	struct pfs_io *ia, *ib;
