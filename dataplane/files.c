@@ -87,17 +87,19 @@ static int walk(struct pfs_file_list *l, const char *src, const char *rel, int d
 	return rc;
 }
 
-int pfs_files_add(struct pfs_file_list *l, const char *path, const char *dest, char *err,
-		  size_t errlen)
+static int add_path(struct pfs_file_list *l, const char *path, const char *dest, char *err,
+		    size_t errlen)
 {
-	char base[PFS_PATH_MAX + 1], rel[PFS_PATH_MAX + 1];
+	char base[PFS_PATH_MAX + 1], rel[PFS_PATH_MAX + 1], why[PFS_PATH_MAX + 128];
 	struct stat st;
 	size_t n = strlen(path);
 	const char *b;
 	int rc;
 
-	if (dest[0] && pfs_path_check(dest, err, errlen) != 0)
+	if (dest[0] && pfs_path_check(dest, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: bad destination: %s", path, why);
 		return PFS_ERR_INVALID_ARG;
+	}
 	if (stat(path, &st) != 0) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -129,6 +131,27 @@ int pfs_files_add(struct pfs_file_list *l, const char *path, const char *dest, c
 		return PFS_ERR_INVALID_ARG;
 	}
 	return push(l, path, rel, (uint64_t)st.st_size);
+}
+
+int pfs_files_add(struct pfs_file_list *l, const char *path, const char *dest, char *err,
+		  size_t errlen)
+{
+	size_t n = l->n, skipped = l->skipped;
+	uint64_t bytes = l->bytes;
+	int rc = add_path(l, path, dest, err, errlen);
+
+	/* all or nothing: a walk that failed half-way takes back what it listed,
+	 * so a caller that reports the error and goes on never sends part of a
+	 * tree */
+	for (; rc && l->n > n; l->n--) {
+		free(l->e[l->n - 1].src);
+		free(l->e[l->n - 1].rel);
+	}
+	if (rc) {
+		l->bytes = bytes;
+		l->skipped = skipped;
+	}
+	return rc;
 }
 
 void pfs_files_free(struct pfs_file_list *l)
@@ -263,6 +286,7 @@ static int rx_finish(void *ctx, uint64_t id, const uint8_t digest[PFS_STREAM_DIG
 	if (!s)
 		return PFS_ERR_INVALID_ARG;
 	size = s->size;
+	memcpy(rx->last_digest, digest, sizeof(rx->last_digest));
 	rc = pfs_filesink_commit(s, digest);
 	rx->open[id % PFS_SESSION_STREAMS] = 0;
 	report(rx, id, size, rc,

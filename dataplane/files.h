@@ -36,8 +36,9 @@ struct pfs_file_list {
  * it, named dest/dirname/...; symlinks and special files inside directories
  * are skipped and counted (a symlink given by name is followed, as cp does).
  * dest may be "" (the receiver's root). Returns 0, PFS_ERR_INVALID_ARG (a
- * name too long, dest not a valid relative path), PFS_ERR_NOMEM or a negated
- * errno, with err naming the path.
+ * name too long, dest not a valid relative path), PFS_ERR_LIMIT (directories
+ * nested deeper than 64), PFS_ERR_NOMEM or a negated errno, with err naming
+ * the path; on an error the list is left as it was.
  */
 int pfs_files_add(struct pfs_file_list *l, const char *path, const char *dest, char *err,
 		  size_t errlen);
@@ -67,6 +68,7 @@ struct pfs_files_rx {
 	void (*on_file)(void *ctx, uint64_t stream_id, const char *rel, uint64_t size, int status,
 			const char *why);
 	char rel[PFS_SESSION_STREAMS][PFS_PATH_MAX + 1];
+	uint8_t last_digest[PFS_FILE_DIGEST_BYTES]; /* of the file on_file reports */
 	char err[512];
 };
 

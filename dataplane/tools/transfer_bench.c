@@ -410,7 +410,8 @@ int main(int argc, char **argv)
 	}
 	if (o.mem) {
 		rc = run_mem(&o, &l);
-		clean_root(o.root, &l, made);
+		if (made) /* a root the user gave keeps what arrived */
+			clean_root(o.root, &l, made);
 		pfs_files_free(&l);
 		return rc;
 	}
@@ -472,7 +473,8 @@ int main(int argc, char **argv)
 		verdict &= tx.status[i] == 0;
 	report(&o, &l.e[l.n - 1], pfs_session_stats(snd.s), &before, t1 - t0,
 	       tx.settled == (int)l.n, verdict);
-	clean_root(o.root, &l, made);
+	if (made)
+		clean_root(o.root, &l, made);
 	pfs_files_free(&l);
 	return verdict ? 0 : 1;
 }

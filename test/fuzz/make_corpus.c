@@ -3,21 +3,31 @@
  * Writes the seed corpus of the decode_block fuzz target: blocks made by the
  * real encoder against a sender that mirrors the fuzz target's receiver
  * (fuzz_setup.h), so each valid seed decodes there, plus a few broken ones.
- * Not part of the build; regenerate after a change of the block format:
+ * Given a second directory, also writes the frames target's seeds for the
+ * stream frames (STREAM_OPEN, STREAM_FIN, STREAM_DONE, MAX_BLOCKS, REPAIR),
+ * made by the real frame writers, beside the hand-made seeds already there.
+ * Not part of the build; regenerate after a change of the block or frame
+ * format:
  *
  *   cmake -S . -B build && cmake --build build --target pfs_core
  *   gcc -O2 -D_GNU_SOURCE -Idataplane test/fuzz/make_corpus.c build/libpfs_core.a \
  *       -lzstd -lxxhash -lsodium -o /tmp/make_corpus
- *   rm -rf test/fuzz/corpus/decode_block && /tmp/make_corpus test/fuzz/corpus/decode_block
+ *   rm -rf test/fuzz/corpus/decode_block && /tmp/make_corpus test/fuzz/corpus/decode_block \
+ *       test/fuzz/corpus/frames
  *
- * Every valid seed is checked by decoding it on a fresh fuzz receiver; the
- * program fails if one does not decode or if a block kind (pointers into
- * either log, zstd literals, zstd ops, prefix and gap dictionaries,
- * materialized output) is missing from the set.
+ * (not rm -rf of corpus/frames: ack_three_ranges, all_kinds and block_piece
+ * there are hand-made.) Every valid block seed is checked by decoding it on a
+ * fresh fuzz receiver; the program fails if one does not decode or if a
+ * block kind (pointers into either log, zstd literals, zstd ops, prefix and
+ * gap dictionaries, materialized output) is missing from the set. Every frames
+ * seed is parsed as the transport walks a payload: a seed named broken_* must
+ * stop with the error it was made for, any other must parse to its last byte.
  */
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "filesink.h"
+#include "frames.h"
 #include "fuzz_setup.h"
 #include "varint.h"
 
@@ -33,7 +43,7 @@ struct sender {
 
 static uint8_t history[FZ_HISTORY_LEN], reverse[FZ_REVERSE_LEN];
 static uint8_t wire[4u << 20], out[256 * KIB];
-static const char *dir;
+static const char *dir, *frames_dir;
 static uint32_t flags_seen;
 static int files;
 
@@ -111,11 +121,23 @@ static void sender_close(struct sender *s)
 	pfs_log_close(s->rx);
 }
 
+static void save(const char *in, const char *name, const uint8_t *p, size_t n)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", in, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
+		fprintf(stderr, "make_corpus: cannot write %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	files++;
+}
+
 static void write_file(const char *name, const uint8_t *p, size_t n)
 {
 	struct fz_receiver r;
-	char path[4096];
-	FILE *f;
 
 	if (strncmp(name, "valid_", 6) != 0) { /* say how the receiver takes it */
 		if (fz_receiver_open(&r))
@@ -123,13 +145,7 @@ static void write_file(const char *name, const uint8_t *p, size_t n)
 		printf("%-28s %6zu bytes: %s\n", name, n,
 		       pfs_errname(pfs_decoder_decode(r.dec, p, n, out, sizeof(out), NULL)));
 	}
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
-		fprintf(stderr, "make_corpus: cannot write %s: %s\n", path, strerror(errno));
-		exit(1);
-	}
-	files++;
+	save(dir, name, p, n);
 }
 
 /* Encodes in[0, n) as one block on a fresh sender, checks that it decodes on
@@ -188,20 +204,209 @@ static void seed_pointer(const char *name, int log, uint64_t off, uint32_t len)
 	write_file(name, blk, n);
 }
 
+/* --- frames seeds ------------------------------------------------------------------ */
+
+static uint8_t fr[8 * KIB];
+static size_t fr_len;
+
+/* Appends what a frame writer wrote; a writer refusing is a bug here. */
+static void fr_add(size_t k)
+{
+	if (k == 0)
+		die("a frame writer refused its frame", PFS_ERR_INVALID_ARG);
+	fr_len += k;
+}
+
+#define FR_PUT(writer, ...) fr_add(writer(fr + fr_len, sizeof(fr) - fr_len, __VA_ARGS__))
+
+/* Appends a type byte and varints: broken frames, which no writer makes. */
+static void fr_raw(uint8_t type, const uint64_t *v, size_t n)
+{
+	fr[fr_len++] = type;
+	for (size_t i = 0; i < n; i++)
+		fr_len += pfs_varint_put(fr + fr_len, v[i]);
+}
+
+#define FR_RAW(type, ...)                               \
+	fr_raw(type, (const uint64_t[]){ __VA_ARGS__ }, \
+	       sizeof((const uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t))
+
+static void fr_bytes(const void *p, size_t n)
+{
+	memcpy(fr + fr_len, p, n);
+	fr_len += n;
+}
+
+/* Walks fr[0, fr_len) as the transport walks a payload; the seed must end
+ * with `want` (0: every byte parsed). Writes it and starts the next one. */
+static void seed_frames(const char *name, int want)
+{
+	struct pfs_wire_frame f;
+	size_t pos = 0, used;
+	int rc = 0, count = 0;
+
+	while (pos < fr_len && !(rc = pfs_frame_parse(fr + pos, fr_len - pos, &used, &f))) {
+		pos += used;
+		count++;
+	}
+	printf("%-36s %5zu bytes, %2d frames, then %s\n", name, fr_len, count, pfs_errname(rc));
+	if (rc != want) {
+		fprintf(stderr, "make_corpus: %s should end with %s\n", name, pfs_errname(want));
+		exit(1);
+	}
+	save(frames_dir, name, fr, fr_len);
+	fr_len = 0;
+}
+
+static void frames_seeds(void)
+{
+	static uint8_t path[PFS_FR_PATH_MAX];
+	uint8_t digest[PFS_FR_DIGEST_BYTES], piece[64];
+	struct pfs_fr_ack ack = { .delay_us = 250, .n = 2, .r = { { 90, 100 }, { 10, 80 } } };
+
+	pfs_file_digest("hello", 5, digest);
+	for (size_t i = 0; i < sizeof(piece); i++)
+		piece[i] = (uint8_t)(i * 7);
+	memset(path, 'p', sizeof(path));
+
+	/* valid: each kind with ordinary and extreme fields */
+	FR_PUT(pfs_frame_put_stream_open,
+	       &(struct pfs_fr_stream_open){ .stream_id = 0,
+					     .size = UINT64_C(1) << 30,
+					     .path_len = 14,
+					     .path = (const uint8_t *)"target/big.bin" });
+	FR_PUT(pfs_frame_put_stream_open,
+	       &(struct pfs_fr_stream_open){ .stream_id = UINT64_MAX,
+					     .size = 0,
+					     .path_len = 1,
+					     .path = (const uint8_t *)"e" });
+	/* the parser passes hostile paths on: the receiver's sink refuses them */
+	FR_PUT(pfs_frame_put_stream_open,
+	       &(struct pfs_fr_stream_open){ .stream_id = 2,
+					     .size = 10,
+					     .path_len = 16,
+					     .path = (const uint8_t *)"../../etc/passwd" });
+	seed_frames("stream_open", 0);
+	FR_PUT(pfs_frame_put_stream_open,
+	       &(struct pfs_fr_stream_open){
+		       .stream_id = 3, .size = 1, .path_len = PFS_FR_PATH_MAX, .path = path });
+	seed_frames("stream_open_longest_path", 0);
+	FR_PUT(pfs_frame_put_stream_fin,
+	       &(struct pfs_fr_stream_fin){ .stream_id = 0, .digest = digest });
+	FR_PUT(pfs_frame_put_stream_fin,
+	       &(struct pfs_fr_stream_fin){ .stream_id = UINT64_MAX, .digest = digest });
+	seed_frames("stream_fin", 0);
+	FR_PUT(pfs_frame_put_stream_done,
+	       &(struct pfs_fr_stream_done){ .stream_id = 0, .code = 0 });
+	FR_PUT(pfs_frame_put_stream_done,
+	       &(struct pfs_fr_stream_done){ .stream_id = 8, .code = (uint32_t)-PFS_ERR_CHECKSUM });
+	FR_PUT(pfs_frame_put_stream_done,
+	       &(struct pfs_fr_stream_done){ .stream_id = UINT64_MAX, .code = UINT32_MAX });
+	seed_frames("stream_done", 0);
+	FR_PUT(pfs_frame_put_max_blocks, &(struct pfs_fr_max_blocks){ .max_block = 64 });
+	FR_PUT(pfs_frame_put_max_blocks, &(struct pfs_fr_max_blocks){ .max_block = 0 });
+	FR_PUT(pfs_frame_put_max_blocks, &(struct pfs_fr_max_blocks){ .max_block = UINT64_MAX });
+	seed_frames("max_blocks", 0);
+	FR_PUT(pfs_frame_put_repair, &(struct pfs_fr_repair){ .block_id = 12,
+							      .stream_id = 3,
+							      .stream_off = 1u << 20,
+							      .out_len = 300000,
+							      .log_off = UINT64_C(5) << 30,
+							      .logged = 1 });
+	FR_PUT(pfs_frame_put_repair, &(struct pfs_fr_repair){ 0 });
+	/* the largest block, ending exactly at the top of both ranges */
+	FR_PUT(pfs_frame_put_repair,
+	       &(struct pfs_fr_repair){ .block_id = UINT64_MAX,
+					.stream_id = UINT64_MAX,
+					.stream_off = UINT64_MAX - PFS_BLOCK_OUT_MAX,
+					.out_len = PFS_BLOCK_OUT_MAX,
+					.log_off = UINT64_MAX - PFS_BLOCK_OUT_MAX });
+	seed_frames("repair", 0);
+
+	/* a stream's life in one payload, with every other kind between */
+	FR_PUT(pfs_frame_put_stream_open,
+	       &(struct pfs_fr_stream_open){ .stream_id = 5,
+					     .size = sizeof(piece),
+					     .path_len = 9,
+					     .path = (const uint8_t *)"dir/f.bin" });
+	FR_PUT(pfs_frame_put_block, &(struct pfs_fr_block){ .block_id = 40,
+							    .block_len = sizeof(piece),
+							    .offset = 0,
+							    .len = sizeof(piece),
+							    .data = piece });
+	FR_PUT(pfs_frame_put_simple, PFS_FR_PING);
+	FR_PUT(pfs_frame_put_stream_fin,
+	       &(struct pfs_fr_stream_fin){ .stream_id = 5, .digest = digest });
+	FR_PUT(pfs_frame_put_ack, &ack);
+	FR_PUT(pfs_frame_put_log_ack, &(struct pfs_fr_log_ack){ .log = 1, .contig = 1u << 20 });
+	FR_PUT(pfs_frame_put_max_blocks, &(struct pfs_fr_max_blocks){ .max_block = 104 });
+	FR_PUT(pfs_frame_put_repair,
+	       &(struct pfs_fr_repair){
+		       .block_id = 40, .stream_id = 5, .out_len = sizeof(piece), .log_off = 4096 });
+	FR_PUT(pfs_frame_put_stream_done,
+	       &(struct pfs_fr_stream_done){ .stream_id = 5, .code = (uint32_t)-PFS_ERR_AUTH });
+	FR_PUT(pfs_frame_put_simple, PFS_FR_PADDING);
+	FR_PUT(pfs_frame_put_close, &(struct pfs_fr_close){ .code = 0,
+							    .reason_len = 4,
+							    .reason = (const uint8_t *)"done" });
+	seed_frames("stream_lifecycle", 0);
+
+	/* broken: each limit and check of the new frames, some behind a valid
+	 * frame the walk must get past first */
+	FR_RAW(PFS_FR_STREAM_OPEN, 1, 10, 0);
+	seed_frames("broken_stream_open_empty_path", PFS_ERR_LIMIT);
+	FR_RAW(PFS_FR_STREAM_OPEN, 1, 10, PFS_FR_PATH_MAX + 1);
+	fr_bytes(path, 8);
+	seed_frames("broken_stream_open_path_over_limit", PFS_ERR_LIMIT);
+	FR_RAW(PFS_FR_STREAM_OPEN, 1, 10, 20);
+	fr_bytes(path, 10);
+	seed_frames("broken_stream_open_truncated_path", PFS_ERR_TRUNCATED);
+	FR_RAW(PFS_FR_MAX_BLOCKS, 9);
+	FR_RAW(PFS_FR_STREAM_OPEN, 1, 10, 5);
+	fr_bytes("a\0b/c", 5);
+	seed_frames("broken_stream_open_nul_in_path", PFS_ERR_MALFORMED);
+	FR_RAW(PFS_FR_STREAM_FIN, 3);
+	fr_bytes(digest, PFS_FR_DIGEST_BYTES - 1);
+	seed_frames("broken_stream_fin_short_digest", PFS_ERR_TRUNCATED);
+	FR_RAW(PFS_FR_STREAM_DONE, 3, UINT64_C(1) << 32);
+	seed_frames("broken_stream_done_code_over_u32", PFS_ERR_LIMIT);
+	fr_raw(PFS_FR_MAX_BLOCKS, NULL, 0);
+	fr_bytes("\x80\x00", 2); /* an overlong zero */
+	seed_frames("broken_max_blocks_overlong_varint", PFS_ERR_TRUNCATED);
+	FR_RAW(PFS_FR_REPAIR, 1, 1, 0, PFS_BLOCK_OUT_MAX + 1, 0, 1);
+	seed_frames("broken_repair_out_len_over_max", PFS_ERR_LIMIT);
+	FR_RAW(PFS_FR_REPAIR, 1, 1, 0, 100, 0, 2);
+	seed_frames("broken_repair_logged_not_0_or_1", PFS_ERR_LIMIT);
+	FR_RAW(PFS_FR_REPAIR, 1, 1, UINT64_MAX, 1, 0, 0);
+	seed_frames("broken_repair_stream_off_wraps", PFS_ERR_MALFORMED);
+	FR_RAW(PFS_FR_STREAM_DONE, 4, 0);
+	FR_RAW(PFS_FR_REPAIR, 1, 1, 0, 2, UINT64_MAX - 1, 1);
+	seed_frames("broken_repair_log_off_wraps", PFS_ERR_MALFORMED);
+	FR_RAW(PFS_FR_REPAIR, 1, 1, 0, 2, 0);
+	seed_frames("broken_repair_truncated", PFS_ERR_TRUNCATED);
+	FR_PUT(pfs_frame_put_max_blocks, &(struct pfs_fr_max_blocks){ .max_block = 1 });
+	FR_RAW(PFS_FR_REPAIR + 1, 0); /* the first type after the known ones */
+	seed_frames("broken_unknown_type_after_repair", PFS_ERR_MALFORMED);
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t in[64 * KIB], tmp[64 * KIB];
 	uint64_t s = 0x636f72707573;
 	size_t n;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s OUTPUT_DIR\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s DECODE_BLOCK_DIR [FRAMES_DIR]\n", argv[0]);
 		return 1;
 	}
 	dir = argv[1];
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		fprintf(stderr, "make_corpus: cannot create %s: %s\n", dir, strerror(errno));
-		return 1;
+	frames_dir = argc == 3 ? argv[2] : NULL;
+	for (int i = 1; i < argc; i++) {
+		if (mkdir(argv[i], 0755) != 0 && errno != EEXIST) {
+			fprintf(stderr, "make_corpus: cannot create %s: %s\n", argv[i],
+				strerror(errno));
+			return 1;
+		}
 	}
 	fz_history(history);
 	fz_reverse(reverse);
@@ -285,5 +490,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("%d files in %s\n", files, dir);
+	if (frames_dir) {
+		files = 0;
+		frames_seeds();
+		printf("%d files in %s\n", files, frames_dir);
+	}
 	return 0;
 }

@@ -144,19 +144,41 @@ Examples:
       fractionOption,
     )
     .option("--reorder <P>", "injected reordering, a fraction", fractionOption)
+    .option("--duplicate <P>", "injected duplication of packets, a fraction", fractionOption)
+    .option(
+      "--corrupt <P>",
+      "injected corruption of packets (caught by authentication), a fraction",
+      fractionOption,
+    )
     .option("--rate <MBIT>", "rate cap in Mbit/s (required with --cc fixed)", fractionOption)
     .option("--cc <ALGO>", "congestion control: bbr (default), cubic or fixed")
     .option("--backend <NAME>", "udp (two processes over loopback, default) or mem (one process)")
     .option("--mtu <BYTES>", "largest UDP payload per packet (default 1472)", intOption)
+    .option(
+      "--receive-root <DIR>",
+      "an existing directory the receiver writes into (default: a fresh one in /dev/shm)",
+    )
     .option("--json", "print the report as JSON")
     .addHelpText(
       "after",
       `
+Fractions are in [0, 1): 0.01 = 1 %. Faults apply to what each side receives.
+The received files go to DIR/base/ and DIR/target/ under their own names and are
+removed after they are compared with the originals.
 Exits 1 unless every byte arrived and matched.
 
 Examples:
   # 1 % loss over loopback UDP
   $ ${TRANSFER_EXAMPLE}
+
+  # duplicated and corrupted packets as well
+  $ pfs-dp bench transfer --target big.bin --loss 0.01 --duplicate 0.02 --corrupt 0.001
+
+  # a new version after the old one: how much travels as pointers
+  $ pfs-dp bench transfer --base app-1.0.tar --target app-1.1.tar
+
+  # receive onto a disk instead of /dev/shm (the directory must exist)
+  $ pfs-dp bench transfer --target big.bin --receive-root /var/tmp/pfs-rx
 
   # the engine's own cost, without the kernel
   $ pfs-dp bench transfer --target big.bin --backend mem --json`,
