@@ -53,11 +53,11 @@ struct pfs_encoder {
 	struct pfs_log *log[2];
 	struct pfs_index *index[2];
 	ZSTD_CCtx *zc;
-	uint8_t *lit;      /* literals of the block being encoded */
-	uint8_t *lit_enc;  /* compressed literals */
-	uint8_t *ops_raw;  /* serialized ops */
-	uint8_t *ops_enc;  /* compressed ops */
-	uint8_t *dict;     /* what the literals are compressed against, then a copy
+	uint8_t *lit;	  /* literals of the block being encoded */
+	uint8_t *lit_enc; /* compressed literals */
+	uint8_t *ops_raw; /* serialized ops */
+	uint8_t *ops_enc; /* compressed ops */
+	uint8_t *dict;	  /* what the literals are compressed against, then a copy
 			    * of the literals right behind it (see pack_literals) */
 	struct pfs_op *ops;
 	struct anchor *anchors; /* anchors met in literals, in input order */
@@ -70,15 +70,17 @@ struct pfs_encoder {
 };
 
 int pfs_encoder_new(struct pfs_encoder **out, const struct pfs_codec_config *cfg,
-		    const struct pfs_codec_keys *keys, struct pfs_log *tx, struct pfs_index *tx_index,
-		    struct pfs_log *rx, struct pfs_index *rx_index, char *err, size_t errlen)
+		    const struct pfs_codec_keys *keys, struct pfs_log *tx,
+		    struct pfs_index *tx_index, struct pfs_log *rx, struct pfs_index *rx_index,
+		    char *err, size_t errlen)
 {
 	struct pfs_encoder *enc;
 	size_t max_ops;
 	int rc;
 
 	if (!tx || !tx_index || !keys || (!rx != !rx_index)) {
-		snprintf(err, errlen, "encoder needs a tx log and index (and rx log with rx index)");
+		snprintf(err, errlen,
+			 "encoder needs a tx log and index (and rx log with rx index)");
 		return PFS_ERR_INVALID_ARG;
 	}
 	rc = pfs_codec_config_check(cfg, tx->capacity, err, errlen);
@@ -107,10 +109,10 @@ int pfs_encoder_new(struct pfs_encoder **out, const struct pfs_codec_config *cfg
 	enc->dict = malloc(PFS_BLOCK_DICT_MAX + cfg->lit_max);
 	/* anchors are chunk starts inside literals: one per minimum chunk length,
 	 * plus one where each pointer ends */
-	enc->anchors = malloc((cfg->lit_max / enc->chunker.min + max_ops + 2) *
-			      sizeof(*enc->anchors));
-	if (!enc->zc || !enc->lit || !enc->lit_enc || !enc->ops_raw || !enc->ops_enc || !enc->ops || !enc->dict ||
-	    !enc->anchors) {
+	enc->anchors =
+		malloc((cfg->lit_max / enc->chunker.min + max_ops + 2) * sizeof(*enc->anchors));
+	if (!enc->zc || !enc->lit || !enc->lit_enc || !enc->ops_raw || !enc->ops_enc || !enc->ops ||
+	    !enc->dict || !enc->anchors) {
 		pfs_encoder_free(enc);
 		snprintf(err, errlen, "out of memory for encoder buffers (block size %u)",
 			 cfg->block_max);
@@ -346,8 +348,8 @@ static size_t serialize_ops(const struct pfs_encoder *enc, uint8_t *p)
 			/* offsets relative to the alignment of the previous pointer
 			 * into the same log: 0 when an edit only replaced bytes */
 			uint64_t expect = out_pos + delta[op->log];
-			n += pfs_varint_put(p + n, pfs_zigzag((int64_t)(op->off - expect)) << 1 |
-							   op->log);
+			n += pfs_varint_put(p + n,
+					    pfs_zigzag((int64_t)(op->off - expect)) << 1 | op->log);
 			delta[op->log] = op->off - out_pos;
 			out_pos += op->match_len;
 		}
@@ -416,8 +418,7 @@ static size_t pack_literals(struct pfs_encoder *enc, struct pfs_block_info *bi)
 	bi->dict_lo = point_floor(enc, enc->log[0]);
 	if (bi->dict_lo > bi->dict_hi)
 		bi->dict_lo = bi->dict_hi;
-	dict_len = pfs_block_dict(bi, enc->ops, enc->nops, enc->log, enc->dict,
-				  PFS_BLOCK_DICT_MAX);
+	dict_len = pfs_block_dict(bi, enc->ops, enc->nops, enc->log, enc->dict, PFS_BLOCK_DICT_MAX);
 	if (dict_len < 0)
 		dict_len = 0; /* cannot happen: every range lies in the window we read */
 	if ((size_t)dict_len <= prefix_len) {
@@ -487,8 +488,8 @@ int pfs_encoder_encode(struct pfs_encoder *enc, uint64_t stream_id, uint64_t str
 	ops_raw_len = serialize_ops(enc, enc->ops_raw);
 	ops_sec = ops_raw_len >= 128 ? squeeze(enc, enc->cfg.level, enc->ops_enc,
 					       ZSTD_compressBound(ops_raw_len), enc->ops_raw,
-					       ops_raw_len, NULL, 0)
-				     : 0;
+					       ops_raw_len, NULL, 0) :
+				       0;
 	ops_src = ops_sec ? enc->ops_enc : enc->ops_raw;
 	if (ops_sec)
 		bi.flags |= PFS_BLOCK_OPS_ZSTD;
@@ -534,7 +535,8 @@ int pfs_encoder_encode_literal(struct pfs_encoder *enc, uint64_t stream_id, uint
 			       const uint8_t *in, size_t in_len, uint64_t log_off, int logged,
 			       size_t *consumed, uint8_t *out, size_t out_cap, size_t *out_len)
 {
-	struct pfs_block_info bi = { .stream_id = stream_id, .stream_off = stream_off,
+	struct pfs_block_info bi = { .stream_id = stream_id,
+				     .stream_off = stream_off,
 				     .log_off = log_off };
 	size_t ops_raw_len = 0, lit_sec, pos;
 	const uint8_t *lit_src = in;

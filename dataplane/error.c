@@ -39,6 +39,13 @@ static const struct {
 	{ "PFS_ERR_CRYPTO", "crypto library failed to initialise" },
 	{ "PFS_ERR_AUTH", "packet failed authentication (forged, corrupted or wrong key)" },
 	{ "PFS_ERR_REPLAY", "packet number already seen or older than the replay window" },
+	{ "PFS_ERR_RING_FULL", "control ring full: its consumer is not draining it" },
+	{ "PFS_ERR_RING_CORRUPT", "control ring indices or a record header are inconsistent" },
+	{ "PFS_ERR_REGION_INVALID", "not a control region, or its layout is inconsistent" },
+	{ "PFS_ERR_REGION_VERSION", "control region has another layout version" },
+	{ "PFS_ERR_MSG_VERSION", "control message has a version this side does not speak" },
+	{ "PFS_ERR_CANCELLED", "transfer cancelled, or its session removed before it finished" },
+	{ "PFS_ERR_PEER_SILENT", "the peer stopped answering: its probe timeouts ran out" },
 };
 
 _Static_assert(sizeof(codes) / sizeof(codes[0]) == NCODES,

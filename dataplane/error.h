@@ -34,7 +34,14 @@ enum pfs_error {
 	PFS_ERR_CRYPTO = -10018,          /* the crypto library failed to initialise */
 	PFS_ERR_AUTH = -10019,            /* packet failed authentication (forged, corrupt, wrong key) */
 	PFS_ERR_REPLAY = -10020,          /* packet number already seen or too old */
-	PFS_ERR_LAST = -10021,
+	PFS_ERR_RING_FULL = -10021,       /* control ring has no room: its consumer is not draining */
+	PFS_ERR_RING_CORRUPT = -10022,    /* control ring indices or a record header are inconsistent */
+	PFS_ERR_REGION_INVALID = -10023,  /* file is not a control region, or its layout is inconsistent */
+	PFS_ERR_REGION_VERSION = -10024,  /* control region made with another layout version */
+	PFS_ERR_MSG_VERSION = -10025,     /* control message of a version this side does not speak */
+	PFS_ERR_CANCELLED = -10026,       /* a transfer was cancelled, or its session removed */
+	PFS_ERR_PEER_SILENT = -10027,     /* the peer stopped answering (probe timeouts exhausted) */
+	PFS_ERR_LAST = -10028,
 };
 
 /* Short English description of a code (never NULL). Negated errno values are

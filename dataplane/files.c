@@ -24,7 +24,8 @@ static int push(struct pfs_file_list *l, const char *src, const char *rel, uint6
 		l->e = e;
 		l->cap = cap;
 	}
-	l->e[l->n] = (struct pfs_file_entry){ .src = strdup(src), .rel = strdup(rel), .size = size };
+	l->e[l->n] =
+		(struct pfs_file_entry){ .src = strdup(src), .rel = strdup(rel), .size = size };
 	if (!l->e[l->n].src || !l->e[l->n].rel) {
 		free(l->e[l->n].src);
 		free(l->e[l->n].rel);
@@ -66,7 +67,8 @@ static int walk(struct pfs_file_list *l, const char *src, const char *rel, int d
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (join(s2, sizeof(s2), src, de->d_name) || join(r2, sizeof(r2), rel, de->d_name)) {
+		if (join(s2, sizeof(s2), src, de->d_name) ||
+		    join(r2, sizeof(r2), rel, de->d_name)) {
 			snprintf(err, errlen, "%s/%s: path longer than %d bytes", src, de->d_name,
 				 PFS_PATH_MAX);
 			rc = PFS_ERR_INVALID_ARG;
@@ -116,12 +118,13 @@ static int add_path(struct pfs_file_list *l, const char *path, const char *dest,
 	base[n] = 0;
 	b = strrchr(base, '/') ? strrchr(base, '/') + 1 : base;
 	if (!b[0] || !strcmp(b, ".") || !strcmp(b, "..")) {
-		snprintf(err, errlen, "%s: name the file or directory itself (not '/', '.' or '..')",
-			 path);
+		snprintf(err, errlen,
+			 "%s: name the file or directory itself (not '/', '.' or '..')", path);
 		return PFS_ERR_INVALID_ARG;
 	}
 	if (join(rel, sizeof(rel), dest, b)) {
-		snprintf(err, errlen, "%s: destination path longer than %d bytes", path, PFS_PATH_MAX);
+		snprintf(err, errlen, "%s: destination path longer than %d bytes", path,
+			 PFS_PATH_MAX);
 		return PFS_ERR_INVALID_ARG;
 	}
 	if (S_ISDIR(st.st_mode))
@@ -179,8 +182,8 @@ int pfs_file_map(struct pfs_file_map *m, const struct pfs_file_entry *e, char *e
 		return rc;
 	}
 	if ((uint64_t)st.st_size != e->size) {
-		snprintf(err, errlen, "%s: changed size while queued (%llu, now %llu bytes)", e->src,
-			 (unsigned long long)e->size, (unsigned long long)st.st_size);
+		snprintf(err, errlen, "%s: changed size while queued (%llu, now %llu bytes)",
+			 e->src, (unsigned long long)e->size, (unsigned long long)st.st_size);
 		close(fd);
 		return PFS_ERR_INVALID_ARG;
 	}
@@ -290,9 +293,9 @@ static int rx_finish(void *ctx, uint64_t id, const uint8_t digest[PFS_STREAM_DIG
 	rc = pfs_filesink_commit(s, digest);
 	rx->open[id % PFS_SESSION_STREAMS] = 0;
 	report(rx, id, size, rc,
-	       rc == PFS_ERR_CHECKSUM ? "digest mismatch: the file was not kept"
-	       : rc		     ? "cannot make the file durable"
-				     : "");
+	       rc == PFS_ERR_CHECKSUM ? "digest mismatch: the file was not kept" :
+	       rc		      ? "cannot make the file durable" :
+					"");
 	return rc;
 }
 
@@ -310,6 +313,9 @@ static void rx_abort(void *ctx, uint64_t id)
 
 struct pfs_session_sink pfs_files_rx_sink(struct pfs_files_rx *rx)
 {
-	return (struct pfs_session_sink){ .ctx = rx, .open = rx_open, .write = rx_write,
-					  .finish = rx_finish, .abort = rx_abort };
+	return (struct pfs_session_sink){ .ctx = rx,
+					  .open = rx_open,
+					  .write = rx_write,
+					  .finish = rx_finish,
+					  .abort = rx_abort };
 }

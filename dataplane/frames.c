@@ -69,8 +69,10 @@ int pfs_frame_parse(const uint8_t *p, size_t len, size_t *used, struct pfs_wire_
 			return PFS_ERR_MALFORMED;
 		if (n > r.len - r.pos)
 			return PFS_ERR_TRUNCATED;
-		*b = (struct pfs_fr_block){ .block_id = id, .block_len = (uint32_t)blen,
-					    .offset = (uint32_t)off, .len = (uint32_t)n,
+		*b = (struct pfs_fr_block){ .block_id = id,
+					    .block_len = (uint32_t)blen,
+					    .offset = (uint32_t)off,
+					    .len = (uint32_t)n,
 					    .data = p + r.pos };
 		r.pos += n;
 		break;
@@ -153,7 +155,8 @@ int pfs_frame_parse(const uint8_t *p, size_t len, size_t *used, struct pfs_wire_
 			return PFS_ERR_TRUNCATED;
 		if (out_len > PFS_BLOCK_OUT_MAX || logged > 1)
 			return PFS_ERR_LIMIT;
-		if (rp->stream_off + out_len < rp->stream_off || rp->log_off + out_len < rp->log_off)
+		if (rp->stream_off + out_len < rp->stream_off ||
+		    rp->log_off + out_len < rp->log_off)
 			return PFS_ERR_MALFORMED;
 		rp->out_len = (uint32_t)out_len;
 		rp->logged = (uint8_t)logged;
@@ -225,7 +228,8 @@ size_t pfs_frame_put_ack(uint8_t *p, size_t cap, const struct pfs_fr_ack *a)
 	put_var(&w, a->r[0].hi - a->r[0].lo);
 	for (uint32_t i = 1; i < a->n; i++) {
 		/* descending, with at least one missing number in between */
-		if (a->r[i].lo > a->r[i].hi || a->r[i - 1].lo < 2 || a->r[i].hi > a->r[i - 1].lo - 2)
+		if (a->r[i].lo > a->r[i].hi || a->r[i - 1].lo < 2 ||
+		    a->r[i].hi > a->r[i - 1].lo - 2)
 			return 0;
 		put_var(&w, a->r[i - 1].lo - a->r[i].hi - 2);
 		put_var(&w, a->r[i].hi - a->r[i].lo);

@@ -13,24 +13,24 @@
 #include <stdint.h>
 
 enum pfs_frame_type {
-	PFS_FR_PADDING = 0x00, /* one byte, ignored */
-	PFS_FR_PING = 0x01,    /* asks for an acknowledgement */
-	PFS_FR_ACK = 0x02,     /* packet numbers received, as ranges */
-	PFS_FR_CLOSE = 0x03,   /* the session ends: code and reason */
-	PFS_FR_BLOCK = 0x10,   /* a piece of an encoded codec block */
-	PFS_FR_LOG_ACK = 0x11, /* how far the receiver's log is contiguously written */
+	PFS_FR_PADDING = 0x00,	   /* one byte, ignored */
+	PFS_FR_PING = 0x01,	   /* asks for an acknowledgement */
+	PFS_FR_ACK = 0x02,	   /* packet numbers received, as ranges */
+	PFS_FR_CLOSE = 0x03,	   /* the session ends: code and reason */
+	PFS_FR_BLOCK = 0x10,	   /* a piece of an encoded codec block */
+	PFS_FR_LOG_ACK = 0x11,	   /* how far the receiver's log is contiguously written */
 	PFS_FR_STREAM_OPEN = 0x12, /* a stream begins: id, size, path */
 	PFS_FR_STREAM_FIN = 0x13,  /* every block of a stream is sent: its digest */
 	PFS_FR_STREAM_DONE = 0x14, /* the receiver committed (or refused) a stream */
 	PFS_FR_MAX_BLOCKS = 0x15,  /* flow control: block ids below this may be sent */
-	PFS_FR_REPAIR = 0x16,      /* a block did not apply: send its bytes as literals */
+	PFS_FR_REPAIR = 0x16,	   /* a block did not apply: send its bytes as literals */
 };
 
 /* Specification limits. */
 #define PFS_ACK_RANGES_MAX 64u
 #define PFS_FR_BLOCK_LEN_MAX (UINT32_C(8) << 20) /* an encoded block, in bytes */
 #define PFS_CLOSE_REASON_MAX 256u
-#define PFS_FR_PATH_MAX 4096u  /* STREAM_OPEN path bytes (no NUL inside) */
+#define PFS_FR_PATH_MAX 4096u	/* STREAM_OPEN path bytes (no NUL inside) */
 #define PFS_FR_DIGEST_BYTES 16u /* STREAM_FIN: XXH3-128 of the stream */
 
 /* Packet numbers lo..hi inclusive. ACK ranges are in descending order and
@@ -54,7 +54,7 @@ struct pfs_fr_block {
 };
 
 struct pfs_fr_log_ack {
-	uint8_t log;     /* enum pfs_log_id, from the acknowledging end's view */
+	uint8_t log;	 /* enum pfs_log_id, from the acknowledging end's view */
 	uint64_t contig; /* every byte below is written */
 };
 
@@ -90,9 +90,9 @@ struct pfs_fr_max_blocks {
 struct pfs_fr_repair {
 	uint64_t block_id;
 	uint64_t stream_id, stream_off;
-	uint32_t out_len;  /* <= PFS_BLOCK_OUT_MAX */
-	uint64_t log_off;  /* where the failed block's bytes go in the log */
-	uint8_t logged;    /* 0: the failed block wrote nothing to the log */
+	uint32_t out_len; /* <= PFS_BLOCK_OUT_MAX */
+	uint64_t log_off; /* where the failed block's bytes go in the log */
+	uint8_t logged;	  /* 0: the failed block wrote nothing to the log */
 };
 
 struct pfs_wire_frame {

@@ -31,9 +31,9 @@ struct pfs_addr {
 };
 
 struct pfs_iobuf {
-	uint8_t *data;        /* the UDP payload */
-	uint32_t len;         /* payload bytes */
-	uint32_t cap;         /* bytes writable from data */
+	uint8_t *data;	      /* the UDP payload */
+	uint32_t len;	      /* payload bytes */
+	uint32_t cap;	      /* bytes writable from data */
 	struct pfs_addr peer; /* source after rx, destination for tx */
 	uint64_t handle;      /* the backend's id of the buffer */
 };
@@ -115,8 +115,20 @@ struct pfs_udp_config {
 	uint32_t frames;     /* buffers in the pool */
 	uint32_t frame_size; /* bytes per buffer: the largest datagram handled */
 	uint32_t sockbuf;    /* SO_RCVBUF/SO_SNDBUF bytes asked for; 0 = 4 MiB */
-	int no_offload;      /* 1: no UDP GSO/GRO even where the kernel has them */
+	int no_offload;	     /* 1: no UDP GSO/GRO even where the kernel has them */
+	int reuseport;	     /* 1: join a SO_REUSEPORT group on the address (one
+			      * socket per worker; see pfs_io_udp_steer) */
 };
+
+/*
+ * Steers the datagrams of a SO_REUSEPORT group of n sockets (io is any of
+ * them, all bound in worker order) by connection id: the kernel hands a
+ * packet to socket bswap32(le32 at payload offset 4) % n — the rule of
+ * pfs_worker_for_cid — so every packet of a session reaches the worker that
+ * owns it. A classic BPF program, no privileges needed. Returns 0 or a
+ * negated errno with err saying why.
+ */
+int pfs_io_udp_steer(struct pfs_io *io, uint32_t n, char *err, size_t errlen);
 
 /* Whether the socket uses UDP GSO (send) and GRO (receive). */
 int pfs_io_udp_offloads(const struct pfs_io *io, int *gso, int *gro);
@@ -131,16 +143,16 @@ int pfs_io_udp_local(const struct pfs_io *io, struct pfs_addr *addr);
  * in parts per million. */
 struct pfs_fault_config {
 	uint64_t seed;
-	uint32_t loss_ppm;         /* independent loss */
-	uint32_t burst_enter_ppm;  /* Gilbert-Elliott: chance to enter the bad state */
-	uint32_t burst_exit_ppm;   /* chance to leave it; every frame is lost inside */
-	uint32_t reorder_ppm;      /* chance a frame is held back ... */
-	uint32_t reorder_depth;    /* ... until this many later frames went past
+	uint32_t loss_ppm;	  /* independent loss */
+	uint32_t burst_enter_ppm; /* Gilbert-Elliott: chance to enter the bad state */
+	uint32_t burst_exit_ppm;  /* chance to leave it; every frame is lost inside */
+	uint32_t reorder_ppm;	  /* chance a frame is held back ... */
+	uint32_t reorder_depth;	  /* ... until this many later frames went past
 				    * (with no later traffic it waits, like a loss) */
 	uint32_t duplicate_ppm;
-	uint32_t corrupt_ppm;      /* one random bit flipped */
-	uint64_t delay_ns;         /* added to every frame */
-	uint64_t jitter_ns;        /* plus uniform [0, jitter) (may reorder) */
+	uint32_t corrupt_ppm;			     /* one random bit flipped */
+	uint64_t delay_ns;			     /* added to every frame */
+	uint64_t jitter_ns;			     /* plus uniform [0, jitter) (may reorder) */
 	uint64_t blackout_start_ns, blackout_end_ns; /* everything lost in [start, end) */
 };
 
@@ -153,7 +165,8 @@ struct pfs_fault_stats {
  * configured faults; sending passes through. Returns 0, PFS_ERR_INVALID_ARG
  * or PFS_ERR_NOMEM.
  */
-int pfs_io_fault_wrap(struct pfs_io **out, struct pfs_io *inner, const struct pfs_fault_config *cfg);
+int pfs_io_fault_wrap(struct pfs_io **out, struct pfs_io *inner,
+		      const struct pfs_fault_config *cfg);
 /* The fault counters of a wrapped io, or NULL if io is not one. */
 const struct pfs_fault_stats *pfs_io_fault_stats(const struct pfs_io *io);
 

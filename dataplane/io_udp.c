@@ -12,6 +12,7 @@
  * frames. Both cut the per-datagram cost of the system calls and the stack.
  */
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdio.h>
@@ -135,7 +136,8 @@ static int udp_tx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns
 		n = PFS_IO_BURST_MAX;
 	for (int i = 0; i < n; i++)
 		iov[i] = (struct iovec){ .iov_base = f[i].data,
-					 .iov_len = f[i].len <= u->pool.size ? f[i].len : u->pool.size };
+					 .iov_len = f[i].len <= u->pool.size ? f[i].len :
+									       u->pool.size };
 	for (int i = 0; i < n; i += count[nmsg++]) {
 		struct msghdr *h = &msg[nmsg].msg_hdr;
 
@@ -367,8 +369,7 @@ static void addr_text(const struct pfs_addr *a, char *buf, size_t len)
 	}
 }
 
-int pfs_io_udp_open(struct pfs_io **out, const struct pfs_udp_config *cfg, char *err,
-		    size_t errlen)
+int pfs_io_udp_open(struct pfs_io **out, const struct pfs_udp_config *cfg, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -378,8 +379,9 @@ int pfs_io_udp_open(struct pfs_io **out, const struct pfs_udp_config *cfg, char 
 
 	if ((cfg->bind.family != 4 && cfg->bind.family != 6) || cfg->frames == 0 ||
 	    cfg->frames > (1u << 20) || cfg->frame_size < 64 || cfg->frame_size > 65536) {
-		snprintf(err, errlen, "udp backend: bad configuration (family 4 or 6, 1..1048576 "
-				      "buffers of 64..65536 bytes)");
+		snprintf(err, errlen,
+			 "udp backend: bad configuration (family 4 or 6, 1..1048576 "
+			 "buffers of 64..65536 bytes)");
 		return PFS_ERR_INVALID_ARG;
 	}
 	addr_text(&cfg->bind, where, sizeof(where));
@@ -405,13 +407,21 @@ int pfs_io_udp_open(struct pfs_io **out, const struct pfs_udp_config *cfg, char 
 		setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	if (setsockopt(u->fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) != 0)
 		setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	if (cfg->reuseport) {
+		int on = 1;
+		if (setsockopt(u->fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) {
+			rc = -errno;
+			snprintf(err, errlen, "SO_REUSEPORT on %s: %s", where, strerror(errno));
+			goto err_close;
+		}
+	}
 	sl = to_sockaddr(&cfg->bind, &ss);
 	if (bind(u->fd, (struct sockaddr *)&ss, sl) != 0) {
 		rc = -errno;
 		snprintf(err, errlen, "bind %s: %s%s", where, strerror(errno),
-			 errno == EADDRINUSE ? " (another process uses the port: pick another)"
-			 : errno == EADDRNOTAVAIL ? " (no interface has that address)"
-						  : "");
+			 errno == EADDRINUSE	? " (another process uses the port: pick another)" :
+			 errno == EADDRNOTAVAIL ? " (no interface has that address)" :
+						  "");
 		goto err_close;
 	}
 	sl = sizeof(ss);
@@ -433,4 +443,28 @@ int pfs_io_udp_open(struct pfs_io **out, const struct pfs_udp_config *cfg, char 
 err_close:
 	udp_close(&u->io);
 	return rc;
+}
+
+int pfs_io_udp_steer(struct pfs_io *io, uint32_t n, char *err, size_t errlen)
+{
+	struct udp *u = (struct udp *)io;
+	/* for UDP the program sees the datagram from its payload on; a packet
+	 * too short to load from ends the program with 0: the first socket */
+	struct sock_filter code[] = {
+		{ BPF_LD | BPF_W | BPF_ABS, 0, 0, 4 },	/* A = be32 payload[4..8) */
+		{ BPF_ALU | BPF_MOD | BPF_K, 0, 0, n }, /* A %= n */
+		{ BPF_RET | BPF_A, 0, 0, 0 },		/* socket index A */
+	};
+	struct sock_fprog prog = { .len = 3, .filter = code };
+
+	if (n == 0) {
+		snprintf(err, errlen, "steering needs at least one socket");
+		return PFS_ERR_INVALID_ARG;
+	}
+	if (setsockopt(u->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) != 0) {
+		int rc = -errno;
+		snprintf(err, errlen, "SO_ATTACH_REUSEPORT_CBPF: %s", strerror(errno));
+		return rc;
+	}
+	return 0;
 }

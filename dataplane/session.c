@@ -30,12 +30,13 @@
 #include "session.h"
 
 #define MAX_STREAMS PFS_SESSION_STREAMS
-#define RX_RANGES 32      /* packet-number ranges remembered for ACK frames */
-#define ASM_RANGES 64     /* received byte ranges per block being assembled */
-#define PIECE_BITS 24     /* cookie = block id << PIECE_BITS | piece */
+#define RX_RANGES 32  /* packet-number ranges remembered for ACK frames */
+#define ASM_RANGES 64 /* received byte ranges per block being assembled */
+#define PIECE_BITS 24 /* cookie = block id << PIECE_BITS | piece */
 #define NO_COOKIE UINT64_MAX
 #define CTRL_COOKIE (UINT64_C(1) << 63) /* cookie = CTRL_COOKIE | packet record */
-#define FRAME_ROOM 64     /* plaintext kept free for ACK and LOG_ACK frames; a
+#define FRAME_ROOM \
+	64		  /* plaintext kept free for ACK and LOG_ACK frames; a
 			   * longer ACK goes alone and the piece follows */
 #define PKT_CTRL_MAX 1024 /* packets in flight that carry control frames */
 #define CTRL_PER_PKT 8
@@ -130,7 +131,7 @@ struct pfs_session {
 	struct sblock *sb;
 	uint32_t sb_slots, window, blocks_in_flight; /* slots: the window at creation */
 	uint64_t next_block_id, tx_pn, peer_max_block;
-	uint32_t probes; /* ack-eliciting packets owed to a probe timeout */
+	uint32_t probes;	     /* ack-eliciting packets owed to a probe timeout */
 	uint64_t resend[RESEND_MAX]; /* cookies of lost pieces, oldest first */
 	uint32_t resend_head, resend_count;
 	uint64_t oldest_block; /* no block below is still being sent */
@@ -194,7 +195,8 @@ static size_t ctrl_put(struct pfs_session *s, const struct ctrl *c, uint8_t *p, 
 
 	switch (c->type) {
 	case PFS_FR_STREAM_OPEN: {
-		struct pfs_fr_stream_open o = { .stream_id = c->id, .size = st->len,
+		struct pfs_fr_stream_open o = { .stream_id = c->id,
+						.size = st->len,
 						.path_len = (uint32_t)strlen(st->path),
 						.path = (const uint8_t *)st->path };
 		return pfs_frame_put_stream_open(p, cap, &o);
@@ -361,10 +363,10 @@ int pfs_session_new(struct pfs_session **out, const struct pfs_session_config *c
 	int rc;
 
 	if (cfg->mtu < 576 || cfg->mtu > PFS_PACKET_MAX || cfg->window_blocks == 0 ||
-	    cfg->window_blocks > 4096 || !logs->tx || !logs->rx || !logs->tx_index ||
-	    !logs->keys) {
-		snprintf(err, errlen, "session: mtu must be 576..%u bytes, window 1..4096 "
-				      "blocks, and the logs, index and keys given",
+	    cfg->window_blocks > 4096 || !logs->tx || !logs->rx || !logs->tx_index || !logs->keys) {
+		snprintf(err, errlen,
+			 "session: mtu must be 576..%u bytes, window 1..4096 "
+			 "blocks, and the logs, index and keys given",
 			 PFS_PACKET_MAX);
 		return PFS_ERR_INVALID_ARG;
 	}
@@ -378,8 +380,8 @@ int pfs_session_new(struct pfs_session **out, const struct pfs_session_config *c
 	/* Pointers stay clear of what the blocks in flight may still evict. */
 	codec = cfg->codec;
 	codec.margin = (uint64_t)cfg->window_blocks * codec.block_max;
-	rc = pfs_encoder_new(&s->enc, &codec, logs->keys, logs->tx, logs->tx_index, NULL, NULL,
-			     err, errlen);
+	rc = pfs_encoder_new(&s->enc, &codec, logs->keys, logs->tx, logs->tx_index, NULL, NULL, err,
+			     errlen);
 	if (rc)
 		goto err_free;
 	rc = pfs_decoder_new(&s->dec, &codec, logs->rx, logs->tx, NULL, NULL);
@@ -484,8 +486,11 @@ int pfs_session_send_stream(struct pfs_session *s, const uint8_t *data, uint64_t
 	st = &s->streams[s->next_stream % MAX_STREAMS];
 	free(st->path);
 	XXH3_freeState(st->hash);
-	*st = (struct stream){ .id = s->next_stream, .len = len, .data = data,
-			       .state = TS_QUEUED, .path = strdup(path) };
+	*st = (struct stream){ .id = s->next_stream,
+			       .len = len,
+			       .data = data,
+			       .state = TS_QUEUED,
+			       .path = strdup(path) };
 	if (!st->path) {
 		st->state = TS_FREE;
 		return PFS_ERR_NOMEM;
@@ -532,8 +537,9 @@ int pfs_session_set_policy(struct pfs_session *s, const struct pfs_session_polic
 	if (p->cc != s->cfg.cc || p->fixed_rate != s->cfg.fixed_rate ||
 	    p->rate_cap != s->cfg.rate_cap) {
 		if (pfs_cc_init(&cc, p->cc, s->cfg.mtu, p->fixed_rate, p->rate_cap) != 0) {
-			snprintf(err, errlen, "congestion control: unknown algorithm or a fixed "
-					      "rate of 0 bytes/s");
+			snprintf(err, errlen,
+				 "congestion control: unknown algorithm or a fixed "
+				 "rate of 0 bytes/s");
 			return PFS_ERR_INVALID_ARG;
 		}
 		s->cc = cc;
@@ -774,7 +780,8 @@ static void note_received(struct pfs_session *s, uint64_t pn)
 			r->lo = pn;
 			if (i + 1 < s->nrx && s->rx[i + 1].hi + 1 == pn) { /* closes a gap */
 				r->lo = s->rx[i + 1].lo;
-				memmove(&s->rx[i + 1], &s->rx[i + 2], (s->nrx - i - 2) * sizeof(*r));
+				memmove(&s->rx[i + 1], &s->rx[i + 2],
+					(s->nrx - i - 2) * sizeof(*r));
 				s->nrx--;
 			}
 			return;
@@ -854,9 +861,9 @@ int pfs_session_next_packet(struct pfs_session *s, uint8_t *out, size_t cap, siz
 		  (s->eliciting_unacked && have && can_send);
 
 	n = ack_now || s->logs.rx->contig != s->log_ack_sent ||
-		    s->rx_floor + s->nrb != s->max_blocks_sent
-		    ? put_acks(s, s->plain, room)
-		    : 0;
+			    s->rx_floor + s->nrb != s->max_blocks_sent ?
+		    put_acks(s, s->plain, room) :
+		    0;
 	if (s->fifo_count && (can_send || s->probes > 0)) {
 		/* control frames first, beside the piece if both fit */
 		size_t need = have ? PFS_FR_BLOCK_OVERHEAD + s->piece_max : 0, c;
@@ -870,9 +877,11 @@ int pfs_session_next_packet(struct pfs_session *s, uint8_t *out, size_t cap, siz
 	}
 	if (have && can_send) {
 		uint32_t off = piece * s->piece_max;
-		struct pfs_fr_block fr = { .block_id = b->id, .block_len = b->len, .offset = off,
-					   .len = b->len - off < s->piece_max ? b->len - off
-									    : s->piece_max,
+		struct pfs_fr_block fr = { .block_id = b->id,
+					   .block_len = b->len,
+					   .offset = off,
+					   .len = b->len - off < s->piece_max ? b->len - off :
+										s->piece_max,
 					   .data = b->wire + off };
 		size_t m = pfs_frame_put_block(s->plain + n, room - n, &fr);
 		if (m) {
@@ -880,7 +889,8 @@ int pfs_session_next_packet(struct pfs_session *s, uint8_t *out, size_t cap, siz
 			if (cookie == NO_COOKIE)
 				cookie = pc;
 			else
-				s->pkt_ctrl[(cookie & ~CTRL_COOKIE) % PKT_CTRL_MAX].piece_cookie = pc;
+				s->pkt_ctrl[(cookie & ~CTRL_COOKIE) % PKT_CTRL_MAX].piece_cookie =
+					pc;
 			if (b->state[piece] == PIECE_RESEND) {
 				s->st.pieces_retransmitted++;
 				s->st.retransmitted_bytes += fr.len;
@@ -1094,8 +1104,10 @@ static int apply_block(struct pfs_session *s, struct rblock *rb)
 	if (!c)
 		return PFS_ERR_LIMIT;
 	rp = &c->rp;
-	*rp = (struct pfs_fr_repair){ .block_id = rb->id, .stream_id = info.stream_id,
-				      .stream_off = info.stream_off, .out_len = info.out_len,
+	*rp = (struct pfs_fr_repair){ .block_id = rb->id,
+				      .stream_id = info.stream_id,
+				      .stream_off = info.stream_off,
+				      .out_len = info.out_len,
 				      .log_off = info.log_off };
 	rp->logged = !(info.flags & PFS_BLOCK_NOLOG) &&
 		     ((info.flags & PFS_BLOCK_MATERIAL) || info.lit_len > 0);
@@ -1186,8 +1198,8 @@ static int on_repair(struct pfs_session *s, const struct pfs_fr_repair *rp)
 	int ok = rp->logged ? pfs_log_readable(tx, rp->log_off, rp->out_len) &&
 				      (!live || pfs_log_match_forward(tx, rp->log_off,
 								      st->data + rp->stream_off,
-								      rp->out_len) == rp->out_len)
-			    : live;
+								      rp->out_len) == rp->out_len) :
+			      live;
 	if (!ok) {
 		s->st.malformed++;
 		return 0;
@@ -1195,8 +1207,7 @@ static int on_repair(struct pfs_session *s, const struct pfs_fr_repair *rp)
 	if (s->jobs_count == s->jobs_max)
 		return PFS_ERR_LIMIT;
 	s->repaired[s->nrepaired++ % REPAIRED_MEMORY] = rp->block_id;
-	s->jobs[(s->jobs_head + s->jobs_count++) % s->jobs_max] =
-		(struct repair_job){ .rp = *rp };
+	s->jobs[(s->jobs_head + s->jobs_count++) % s->jobs_max] = (struct repair_job){ .rp = *rp };
 	return 0;
 }
 

@@ -35,8 +35,8 @@ struct pfs_session_config {
 	uint8_t rx_key[PFS_AEAD_KEY_BYTES], rx_iv[PFS_AEAD_IV_BYTES];
 	enum pfs_cc_algo cc;
 	uint64_t fixed_rate, rate_cap; /* bytes per second */
-	uint32_t mtu;                  /* largest packet (UDP payload) */
-	uint32_t window_blocks;        /* encoded blocks not yet fully acknowledged */
+	uint32_t mtu;		       /* largest packet (UDP payload) */
+	uint32_t window_blocks;	       /* encoded blocks not yet fully acknowledged */
 	uint64_t max_ack_delay_ns;
 	struct pfs_codec_config codec;
 };
@@ -47,7 +47,7 @@ struct pfs_session_logs {
 	const struct pfs_codec_keys *keys;
 };
 
-#define PFS_SESSION_STREAMS 64 /* streams queued and not yet committed */
+#define PFS_SESSION_STREAMS 64	   /* streams queued and not yet committed */
 #define PFS_STREAM_DIGEST_BYTES 16 /* == PFS_FILE_DIGEST_BYTES */
 
 /*
@@ -82,8 +82,8 @@ struct pfs_session_stats {
 	/* codec: stream bytes encoded, and how they travelled */
 	uint64_t input_bytes, pointer_bytes, literal_bytes;
 	/* streams */
-	uint64_t streams_committed, streams_failed;       /* as the peer reported */
-	uint64_t streams_received, streams_refused;       /* as this end decided */
+	uint64_t streams_committed, streams_failed; /* as the peer reported */
+	uint64_t streams_received, streams_refused; /* as this end decided */
 	/* blocks that did not apply here (a diverged log) and were asked for
 	 * again as literals; repair blocks sent for the peer's requests */
 	uint64_t repairs_requested, repair_blocks_sent;

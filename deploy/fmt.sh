@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 shopt -s nullglob
 
-c_files=(dataplane/*.[ch] dataplane/tools/*.c test/dataplane/*.[ch] test/fuzz/*.c bpf/*.[ch])
+c_files=(dataplane/*.[ch] dataplane/tools/*.c dataplane/addon/*.cc test/dataplane/*.[ch] test/fuzz/*.c bpf/*.[ch])
 if ((${#c_files[@]} > 0)); then
 	if command -v clang-format >/dev/null 2>&1; then
 		clang-format -i "${c_files[@]}"

@@ -46,13 +46,61 @@ export const ERRORS = Object.freeze({
   PFS_ERR_MALFORMED: spec(-10016, 502, "Fields of a block are inconsistent with each other."),
   PFS_ERR_OUT_OF_ORDER: spec(-10017, 503, "Too many out-of-order writes are pending in a log."),
   PFS_ERR_CRYPTO: spec(-10018, 500, "The crypto library failed to initialise."),
-  PFS_ERR_AUTH: spec(-10019, 502, "A packet failed authentication: forged, corrupted, or sealed with another key."),
-  PFS_ERR_REPLAY: spec(-10020, 502, "A packet number was already seen or is older than the replay window."),
+  PFS_ERR_AUTH: spec(
+    -10019,
+    502,
+    "A packet failed authentication: forged, corrupted, or sealed with another key.",
+  ),
+  PFS_ERR_REPLAY: spec(
+    -10020,
+    502,
+    "A packet number was already seen or is older than the replay window.",
+  ),
+  PFS_ERR_RING_FULL: spec(
+    -10021,
+    503,
+    "A control ring is full: the side that should drain it is not reading.",
+  ),
+  PFS_ERR_RING_CORRUPT: spec(
+    -10022,
+    500,
+    "A control ring's indices or a record header are inconsistent.",
+  ),
+  PFS_ERR_REGION_INVALID: spec(
+    -10023,
+    500,
+    "A file is not a control region, or its layout is inconsistent.",
+  ),
+  PFS_ERR_REGION_VERSION: spec(
+    -10024,
+    409,
+    "The control region was made with another layout version than this side speaks.",
+  ),
+  PFS_ERR_MSG_VERSION: spec(
+    -10025,
+    502,
+    "A control message has a type version this side does not speak.",
+  ),
+  PFS_ERR_CANCELLED: spec(
+    -10026,
+    409,
+    "A transfer was cancelled, or its session was removed before it finished.",
+  ),
+  PFS_ERR_PEER_SILENT: spec(
+    -10027,
+    504,
+    "The peer stopped answering: the session's probe timeouts ran out.",
+  ),
 
   // --- control plane only ----------------------------------------------------
   PFS_ERR_USAGE: spec(null, 400, "A command or request is missing an argument or has a bad one."),
   PFS_ERR_FILE_NOT_FOUND: spec(null, 404, "A named file does not exist or is not a regular file."),
   PFS_ERR_NATIVE_MISSING: spec(null, 503, "A C tool of the data plane is not built."),
+  PFS_ERR_DATAPLANE_DEAD: spec(
+    null,
+    503,
+    "The data plane process is gone, stopped, or has not updated its heartbeat in time.",
+  ),
   PFS_ERR_NATIVE_FAILED: spec(
     null,
     500,

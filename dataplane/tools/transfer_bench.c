@@ -152,8 +152,9 @@ static void setup(struct endpoint *e, const struct opts *o, int side, struct pfs
 		die(rc, "%s", err);
 	if ((rc = pfs_index_init(&e->txi, pfs_index_bytes_for(o->log_size, c.codec.avg_chunk))))
 		die(rc, "index");
-	struct pfs_session_logs logs = { .tx = e->tx, .rx = e->rx, .tx_index = &e->txi,
-					  .keys = &e->keys };
+	struct pfs_session_logs logs = {
+		.tx = e->tx, .rx = e->rx, .tx_index = &e->txi, .keys = &e->keys
+	};
 	struct pfs_session_sink sk = { .ctx = tx, .sent = on_sent };
 	if (rx) {
 		if ((rc = pfs_files_rx_init(&rx->files, o->root, err, sizeof(err))))
@@ -220,7 +221,9 @@ static struct pfs_io *wrap_faults(const struct opts *o, uint32_t seed, struct pf
 static struct pfs_io *open_io(const struct opts *o, uint32_t seed, struct pfs_addr *local)
 {
 	struct pfs_udp_config uc = { .bind = { .family = 4, .ip = { 127, 0, 0, 1 } },
-				     .frames = 8192, .frame_size = o->mtu, .sockbuf = 8u << 20 };
+				     .frames = 8192,
+				     .frame_size = o->mtu,
+				     .sockbuf = 8u << 20 };
 	struct pfs_io *io;
 	char err[256];
 	int rc;
@@ -256,7 +259,8 @@ static void report(const struct opts *o, const struct pfs_file_entry *target,
 
 static struct pfs_io *wrap_faults(const struct opts *o, uint32_t seed, struct pfs_io *io)
 {
-	struct pfs_fault_config fc = { .seed = seed, .loss_ppm = (uint32_t)(o->loss * 1e6),
+	struct pfs_fault_config fc = { .seed = seed,
+				       .loss_ppm = (uint32_t)(o->loss * 1e6),
 				       .reorder_ppm = (uint32_t)(o->reorder * 1e6),
 				       .reorder_depth = o->reorder > 0 ? 3 : 0,
 				       .duplicate_ppm = (uint32_t)(o->duplicate * 1e6),
@@ -342,51 +346,85 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "target", 1, 0, 't' }, { "base", 1, 0, 'b' },	{ "loss", 1, 0, 'l' },
-		{ "reorder", 1, 0, 'r' }, { "rate", 1, 0, 'R' },	{ "cc", 1, 0, 'c' },
-		{ "log-size", 1, 0, 'L' }, { "time-limit", 1, 0, 'T' }, { "json", 0, 0, 'j' },
-		{ "mtu", 1, 0, 'm' },	  { "backend", 1, 0, 'B' },
-		{ "duplicate", 1, 0, 'd' }, { "corrupt", 1, 0, 'C' },
-		{ "receive-root", 1, 0, 'o' },
-		{ "help", 0, 0, 'h' },	  { 0, 0, 0, 0 },
+		{ "target", 1, 0, 't' },   { "base", 1, 0, 'b' },
+		{ "loss", 1, 0, 'l' },	   { "reorder", 1, 0, 'r' },
+		{ "rate", 1, 0, 'R' },	   { "cc", 1, 0, 'c' },
+		{ "log-size", 1, 0, 'L' }, { "time-limit", 1, 0, 'T' },
+		{ "json", 0, 0, 'j' },	   { "mtu", 1, 0, 'm' },
+		{ "backend", 1, 0, 'B' },  { "duplicate", 1, 0, 'd' },
+		{ "corrupt", 1, 0, 'C' },  { "receive-root", 1, 0, 'o' },
+		{ "help", 0, 0, 'h' },	   { 0, 0, 0, 0 },
 	};
-	struct opts o = { .cc = PFS_CC_BBR, .log_size = 1ull << 30, .time_limit_s = 300,
-			  .mtu = MTU_DEFAULT };
+	struct opts o = {
+		.cc = PFS_CC_BBR, .log_size = 1ull << 30, .time_limit_s = 300, .mtu = MTU_DEFAULT
+	};
 	int c, to_parent[2], to_child[2];
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': o.target = optarg; break;
-		case 'b': o.base = optarg; break;
-		case 'l': o.loss = atof(optarg); break;
-		case 'r': o.reorder = atof(optarg); break;
-		case 'd': o.duplicate = atof(optarg); break;
-		case 'C': o.corrupt = atof(optarg); break;
-		case 'o': o.root = optarg; break;
-		case 'R': o.rate_cap = (uint64_t)(atof(optarg) * 1e6 / 8); break;
-		case 'c':
-			o.cc = !strcmp(optarg, "cubic") ? PFS_CC_CUBIC
-			       : !strcmp(optarg, "fixed") ? PFS_CC_FIXED
-			       : !strcmp(optarg, "bbr")   ? PFS_CC_BBR
-							  : (die(PFS_ERR_INVALID_ARG, "--cc: bbr, cubic or fixed"), PFS_CC_BBR);
+		case 't':
+			o.target = optarg;
 			break;
-		case 'L': o.log_size = strtoull(optarg, NULL, 0); break;
-		case 'T': o.time_limit_s = atof(optarg); break;
-		case 'm': o.mtu = (uint32_t)atoi(optarg); break;
+		case 'b':
+			o.base = optarg;
+			break;
+		case 'l':
+			o.loss = atof(optarg);
+			break;
+		case 'r':
+			o.reorder = atof(optarg);
+			break;
+		case 'd':
+			o.duplicate = atof(optarg);
+			break;
+		case 'C':
+			o.corrupt = atof(optarg);
+			break;
+		case 'o':
+			o.root = optarg;
+			break;
+		case 'R':
+			o.rate_cap = (uint64_t)(atof(optarg) * 1e6 / 8);
+			break;
+		case 'c':
+			o.cc = !strcmp(optarg, "cubic") ?
+				       PFS_CC_CUBIC :
+			       !strcmp(optarg, "fixed") ?
+				       PFS_CC_FIXED :
+			       !strcmp(optarg, "bbr") ?
+				       PFS_CC_BBR :
+				       (die(PFS_ERR_INVALID_ARG, "--cc: bbr, cubic or fixed"),
+					PFS_CC_BBR);
+			break;
+		case 'L':
+			o.log_size = strtoull(optarg, NULL, 0);
+			break;
+		case 'T':
+			o.time_limit_s = atof(optarg);
+			break;
+		case 'm':
+			o.mtu = (uint32_t)atoi(optarg);
+			break;
 		case 'B':
 			if (strcmp(optarg, "udp") && strcmp(optarg, "mem"))
 				die(PFS_ERR_INVALID_ARG, "--backend: udp or mem");
 			o.mem = !strcmp(optarg, "mem");
 			break;
-		case 'j': break;
-		case 'h': usage(); return 0;
-		default: usage(); die(PFS_ERR_INVALID_ARG, "unknown option");
+		case 'j':
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			die(PFS_ERR_INVALID_ARG, "unknown option");
 		}
 	}
 	if (!o.target)
 		die(PFS_ERR_INVALID_ARG, "--target is required");
 	if (o.mtu < 576 || o.mtu > PFS_PACKET_MAX)
-		die(PFS_ERR_INVALID_ARG, "--mtu must be 576..%u bytes (UDP payload)", PFS_PACKET_MAX);
+		die(PFS_ERR_INVALID_ARG, "--mtu must be 576..%u bytes (UDP payload)",
+		    PFS_PACKET_MAX);
 	if (o.loss < 0 || o.loss >= 1 || o.reorder < 0 || o.reorder >= 1 || o.duplicate < 0 ||
 	    o.duplicate >= 1 || o.corrupt < 0 || o.corrupt >= 1)
 		die(PFS_ERR_INVALID_ARG,
@@ -404,7 +442,8 @@ int main(int argc, char **argv)
 		die(PFS_ERR_INVALID_ARG, "--base and --target must be files, not directories");
 	if (!o.root) {
 		if (!mkdtemp(tmp))
-			die(-errno, "cannot create a receive root in /dev/shm: %s", strerror(errno));
+			die(-errno, "cannot create a receive root in /dev/shm: %s",
+			    strerror(errno));
 		o.root = tmp;
 		made = 1;
 	}
