@@ -41,6 +41,7 @@ void pfs_rec_init(struct pfs_recovery *r, uint64_t max_ack_delay_ns)
 	r->srtt_ns = PFS_REC_INITIAL_RTT_NS;
 	r->rttvar_ns = PFS_REC_INITIAL_RTT_NS / 2;
 	r->max_ack_delay_ns = max_ack_delay_ns;
+	r->pto_backoff_max = 16;
 	reset_tolerance(r);
 }
 
@@ -319,7 +320,9 @@ int pfs_rec_on_ack(struct pfs_recovery *r, const struct pfs_fr_ack *ack, uint64_
 
 uint64_t pfs_rec_pto_ns(const struct pfs_recovery *r)
 {
-	return pto_base(r) << (r->pto_count < 16 ? r->pto_count : 16);
+	uint32_t cap = r->pto_backoff_max < 16 ? r->pto_backoff_max : 16;
+
+	return pto_base(r) << (r->pto_count < cap ? r->pto_count : cap);
 }
 
 uint64_t pfs_rec_deadline(const struct pfs_recovery *r)

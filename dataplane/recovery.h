@@ -72,6 +72,7 @@ struct pfs_recovery {
 	uint64_t last_eliciting_sent_ns;
 	uint64_t loss_time_ns; /* 0: no packet waiting on the time threshold */
 	uint32_t pto_count;
+	uint32_t pto_backoff_max; /* the probe timeout doubles at most this often (<= 16) */
 	int have_rtt;
 	/* reordering tolerance (RFC 8985) */
 	uint32_t packet_threshold; /* PFS_REC_PACKET_THRESHOLD..PFS_REC_PACKET_THRESHOLD_MAX */

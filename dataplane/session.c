@@ -399,6 +399,8 @@ int pfs_session_new(struct pfs_session **out, const struct pfs_session_config *c
 		goto err_free;
 	}
 	pfs_rec_init(&s->rec, cfg->max_ack_delay_ns);
+	if (cfg->max_pto_backoff)
+		s->rec.pto_backoff_max = cfg->max_pto_backoff;
 	pfs_pacer_init(&s->pacer, 10ull * cfg->mtu);
 	s->enc_cap = pfs_block_bound(&codec);
 	s->piece_max = cfg->mtu - PFS_PACKET_OVERHEAD - PFS_FR_BLOCK_OVERHEAD - FRAME_ROOM;
@@ -548,6 +550,8 @@ int pfs_session_set_policy(struct pfs_session *s, const struct pfs_session_polic
 		s->cfg.rate_cap = p->rate_cap;
 	}
 	s->window = p->window_blocks;
+	s->cfg.max_retries = p->max_retries;
+	s->rec.pto_backoff_max = p->max_pto_backoff ? p->max_pto_backoff : 16;
 	return 0;
 }
 
@@ -847,8 +851,13 @@ int pfs_session_next_packet(struct pfs_session *s, uint8_t *out, size_t cap, siz
 		return s->failed;
 	if (cap < s->cfg.mtu)
 		return PFS_ERR_BUF_TOO_SMALL;
-	if (now >= deadline)
+	if (now >= deadline) {
 		s->probes += (uint32_t)pfs_rec_on_timeout(&s->rec, now, &ev);
+		/* the retransmit policy: so many probe timeouts in a row and the
+		 * peer is gone (an acknowledgement resets the count) */
+		if (s->cfg.max_retries && s->rec.pto_count > s->cfg.max_retries)
+			return s->failed = PFS_ERR_PEER_SILENT;
+	}
 	have = next_piece(s, &b, &piece);
 	if (have < 0)
 		return s->failed = PFS_ERR_NOMEM;

@@ -37,6 +37,9 @@ struct pfs_session_config {
 	uint64_t fixed_rate, rate_cap; /* bytes per second */
 	uint32_t mtu;		       /* largest packet (UDP payload) */
 	uint32_t window_blocks;	       /* encoded blocks not yet fully acknowledged */
+	uint32_t max_pto_backoff;      /* probe-timeout doublings; 0 = the default (16) */
+	uint32_t max_retries;	       /* probe timeouts in a row before the peer counts as gone
+			       * (PFS_ERR_PEER_SILENT); 0 = never */
 	uint64_t max_ack_delay_ns;
 	struct pfs_codec_config codec;
 };
@@ -126,7 +129,8 @@ int pfs_session_next_packet(struct pfs_session *s, uint8_t *out, size_t cap, siz
 struct pfs_session_policy {
 	uint32_t window_blocks; /* 1 .. the window the session started with */
 	enum pfs_cc_algo cc;
-	uint64_t fixed_rate, rate_cap; /* bytes per second */
+	uint64_t fixed_rate, rate_cap;	       /* bytes per second */
+	uint32_t max_pto_backoff, max_retries; /* as in pfs_session_config */
 };
 
 /*

@@ -402,6 +402,8 @@ static int add_session(struct pfs_worker *w, const struct pfs_msg_add_session *a
 	c.rate_cap = a->policy.rate_cap;
 	c.mtu = w->cfg.mtu;
 	c.window_blocks = a->policy.window_blocks;
+	c.max_pto_backoff = a->policy.max_pto_backoff;
+	c.max_retries = a->policy.max_retries;
 	c.max_ack_delay_ns = ACK_DELAY_NS;
 	pfs_codec_config_default(&c.codec);
 	c.codec.block_max = 1u << 20;
@@ -491,7 +493,9 @@ static int set_policy(struct pfs_worker *w, const struct pfs_msg_set_policy *p)
 	sp = (struct pfs_session_policy){ .window_blocks = p->policy.window_blocks,
 					  .cc = (enum pfs_cc_algo)p->policy.cc,
 					  .fixed_rate = p->policy.fixed_rate,
-					  .rate_cap = p->policy.rate_cap };
+					  .rate_cap = p->policy.rate_cap,
+					  .max_pto_backoff = p->policy.max_pto_backoff,
+					  .max_retries = p->policy.max_retries };
 	rc = pfs_session_set_policy(ds->s, &sp, w->err, sizeof(w->err));
 	ds->wake = 0;
 	/* the session goes on either way: say what happened */

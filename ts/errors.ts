@@ -101,6 +101,30 @@ export const ERRORS = Object.freeze({
     503,
     "The data plane process is gone, stopped, or has not updated its heartbeat in time.",
   ),
+  PFS_ERR_NOT_FOUND: spec(null, 404, "A named peer, session or transfer does not exist."),
+  PFS_ERR_CONFLICT: spec(
+    null,
+    409,
+    "The thing to create exists already, or its state forbids the request.",
+  ),
+  PFS_ERR_UNAUTHORIZED: spec(null, 401, "The request carries no valid bearer token."),
+  PFS_ERR_CONFIG: spec(null, 400, "The configuration file is missing a field or has a bad value."),
+  PFS_ERR_PEER_UNTRUSTED: spec(
+    null,
+    403,
+    "A peer presented a key whose fingerprint is not the one pinned for it, or no pinned key at all.",
+  ),
+  PFS_ERR_PEER_UNREACHABLE: spec(
+    null,
+    503,
+    "A peer's daemon could not be reached or stopped answering.",
+  ),
+  PFS_ERR_DAEMON_NOT_RUNNING: spec(
+    null,
+    503,
+    "No pfs-dp daemon is running for this configuration directory.",
+  ),
+  PFS_ERR_TOO_LARGE: spec(null, 413, "A request or value is larger than allowed."),
   PFS_ERR_NATIVE_FAILED: spec(
     null,
     500,

@@ -466,6 +466,8 @@ int main(int argc, char **argv)
 		die(-errno, "fork");
 	if (pid == 0) {
 		struct rx_state rx = { 0 };
+		close(to_parent[0]);
+		close(to_child[1]);
 		struct pfs_io *io = open_io(&o, 2, &b_local);
 		setup(&rcv, &o, 1, io, &rx, NULL);
 		if (write(to_parent[1], &b_local, sizeof(b_local)) != sizeof(b_local) ||
@@ -476,7 +478,10 @@ int main(int argc, char **argv)
 			if (step(&rcv, pfs_io_udp_fd(io)))
 				_exit(3);
 		}
-		/* keep acknowledging for a moment so the sender sees the end */
+		/* until the sender has our verdicts (they are resent until
+		 * acknowledged), then a moment more for its last acknowledgements */
+		while (!pfs_session_idle(rcv.s) && now_ns() < deadline)
+			step(&rcv, pfs_io_udp_fd(io));
 		for (uint64_t end = now_ns() + 200000000ull; now_ns() < end;)
 			step(&rcv, pfs_io_udp_fd(io));
 		int ok = rx.committed == (int)l.n;
@@ -487,6 +492,9 @@ int main(int argc, char **argv)
 			_exit(2);
 		_exit(0);
 	}
+	/* only the child writes to_parent: a dead child reads as end of file */
+	close(to_parent[1]);
+	close(to_child[0]);
 	struct pfs_io *io = open_io(&o, 1, &a_local);
 	setup(&snd, &o, 0, io, NULL, &tx);
 	if (read(to_parent[0], &snd.peer, sizeof(snd.peer)) != sizeof(snd.peer) ||
@@ -503,7 +511,13 @@ int main(int argc, char **argv)
 	}
 	if (rc)
 		die(rc, "sender failed: %s", pfs_strerror(rc));
+	/* keep answering (the receiver waits for acknowledgements of its
+	 * verdicts) until it reports what it found */
 	char verdict = 0;
+	struct pollfd pp = { .fd = to_parent[0], .events = POLLIN };
+	uint64_t wait_end = now_ns() + 10000000000ull;
+	while (now_ns() < wait_end && poll(&pp, 1, 0) == 0)
+		step(&snd, pfs_io_udp_fd(io));
 	if (read(to_parent[0], &verdict, 1) != 1)
 		verdict = 0;
 	int status;

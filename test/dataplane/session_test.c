@@ -703,6 +703,44 @@ PFS_TEST(policy_changes_apply_mid_transfer_and_a_window_beyond_the_start_is_refu
 	free_peer(&b);
 }
 
+PFS_TEST(a_silent_peer_fails_the_session_after_the_policys_probe_timeouts)
+{
+	struct pfs_io *ia, *ib;
+	struct peer a, b;
+	uint8_t data[4096], pkt[MTU];
+	char err[256];
+	uint64_t id, now = 0, wake;
+	size_t len;
+	int rc = 0, packets = 0;
+
+	setup_keys();
+	fill_random(data, sizeof(data));
+	CHECK_EQ(link_pair(&ia, &ib, NULL), 0);
+	CHECK_EQ(make_peer(&a, 0, ia), 0);
+	CHECK_EQ(make_peer(&b, 1, ib), 0);
+	struct pfs_session_policy p = { .window_blocks = 16, .cc = PFS_CC_BBR, .max_retries = 3,
+					.max_pto_backoff = 2 };
+	CHECK_EQ(pfs_session_set_policy(a.s, &p, err, sizeof(err)), 0);
+	CHECK_EQ(pfs_session_send_stream(a.s, data, sizeof(data), "x", &id), 0);
+	/* nothing a sends is ever answered */
+	while (rc == 0 && now < 60ull * 1000000000) {
+		rc = pfs_session_next_packet(a.s, pkt, sizeof(pkt), &len, now, &wake);
+		packets += len > 0;
+		now = len ? now : wake;
+	}
+	CHECK_EQ(rc, PFS_ERR_PEER_SILENT);
+	/* the backoff cap keeps the wait short: before any RTT sample a PTO is
+	 * ~300 ms (RFC 9002's initial RTT and variance), doubled at most twice:
+	 * 0.3 + 0.6 + 1.2 + 1.2 s; without the cap the fourth would be 2.4 s */
+	CHECK(now < 4ull * 1000000000);
+	CHECK(packets > 3);
+	/* the session stays failed */
+	CHECK_EQ(pfs_session_next_packet(a.s, pkt, sizeof(pkt), &len, now, &wake),
+		 PFS_ERR_PEER_SILENT);
+	free_peer(&a);
+	free_peer(&b);
+}
+
 PFS_TEST(many_streams_queue_up_to_the_limit_and_all_arrive)
 {
 	struct pfs_io *ia, *ib;

@@ -1,0 +1,133 @@
+/**
+ * What the daemon offers its operator surfaces (REST API, CLI through the API,
+ * metrics). The daemon implements it (ts/daemon/daemon.ts); the HTTP app is
+ * built against this interface so that it can be tested with a stand-in.
+ * Every method either returns or throws a PfsError (ts/errors.ts) whose code
+ * carries the HTTP status.
+ */
+
+import type { CounterSnapshot } from "../dataplane/counters.js";
+
+export type CongestionControl = "bbr" | "cubic" | "fixed";
+
+/** Per-session transport policy (the data plane's SET_POLICY). */
+export interface Policy {
+  /** blocks in flight, 1..4096; can grow only up to the value the session started with */
+  windowBlocks: number;
+  cc: CongestionControl;
+  /** bytes per second, 0 = no cap */
+  rateCap: number;
+  /** bytes per second, required (> 0) with cc "fixed" */
+  fixedRate: number;
+  /** probe-timeout doublings, 0..16 */
+  maxPtoBackoff: number;
+  /** probe timeouts in a row before the peer counts as gone, 0 = never */
+  maxRetries: number;
+}
+
+export interface PeerInfo {
+  name: string;
+  host: string;
+  port: number;
+  /** the SPKI fingerprint pinned for it: "sha256:" + 64 hex digits */
+  fingerprint: string;
+}
+
+export type SessionState = "starting" | "up" | "down" | "failed" | "removed";
+
+export interface SessionInfo {
+  /** decimal string (a 64-bit id) */
+  id: string;
+  peer: string;
+  state: SessionState;
+  /** why it failed or went down, if it did */
+  error?: { code: string; message: string };
+  policy: Policy;
+}
+
+export type TransferState = "queued" | "running" | "done" | "failed" | "cancelled";
+
+export interface TransferInfo {
+  /** decimal string (a 64-bit id) */
+  id: string;
+  peer: string;
+  direction: "send" | "receive";
+  sources: string[];
+  /** relative to the peer's receive root ("" = the root) */
+  dest: string;
+  state: TransferState;
+  bytesDone: number;
+  bytesTotal: number;
+  filesDone: number;
+  filesTotal: number;
+  /** bytes this transfer put on the wire (headers, tags, retransmissions included) */
+  wireBytes: number;
+  /** payload bytes that travelled as pointers */
+  pointerBytes: number;
+  retransmittedBytes: number;
+  /** ISO 8601 */
+  startedAt: string;
+  finishedAt?: string;
+  error?: { code: string; message: string };
+}
+
+export interface LogStats {
+  capacity: number;
+  /** bytes held now ([lower, contig)) */
+  held: number;
+  epoch: string;
+  /** the log's 64-bit offsets, as decimal strings */
+  lower: string;
+  contig: string;
+}
+
+export interface BlobStats {
+  peer: string;
+  tx: LogStats;
+  rx: LogStats;
+}
+
+export interface Health {
+  status: "ok" | "degraded";
+  dataplane: {
+    running: boolean;
+    pid?: number;
+    restarts: number;
+    /** ms since its last heartbeat */
+    heartbeatAgeMs?: number;
+  };
+}
+
+export interface SendRequest {
+  /** files or directories on this host */
+  sources: string[];
+  peer: string;
+  dest: string;
+}
+
+export interface Daemon {
+  peers(): PeerInfo[];
+  /** throws PFS_ERR_USAGE for a bad name, host or fingerprint, PFS_ERR_CONFLICT if it exists */
+  addPeer(p: PeerInfo): PeerInfo;
+  /** throws PFS_ERR_NOT_FOUND */
+  removePeer(name: string): void;
+
+  sessions(): SessionInfo[];
+  /** throws PFS_ERR_NOT_FOUND (no session with that peer), PFS_ERR_USAGE (bad values) */
+  setPolicy(peer: string, policy: Partial<Policy>): Promise<SessionInfo>;
+
+  transfers(): TransferInfo[];
+  /** undefined when there is no such transfer */
+  transfer(id: string): TransferInfo | undefined;
+  /** starts a transfer; throws PFS_ERR_NOT_FOUND (peer), PFS_ERR_FILE_NOT_FOUND (a source), PFS_ERR_USAGE */
+  send(req: SendRequest): Promise<TransferInfo>;
+  /** throws PFS_ERR_NOT_FOUND; cancelling a finished transfer returns it unchanged */
+  cancel(id: string): Promise<TransferInfo>;
+
+  blobStats(): BlobStats[];
+  health(): Health;
+  /** the data plane's counters, or undefined while it is not running */
+  counters(): CounterSnapshot | undefined;
+  /** peer name of a session id (for metric labels) */
+  peerOfSession(sessionId: bigint): string | undefined;
+}
