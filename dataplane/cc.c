@@ -238,19 +238,26 @@ void pfs_cc_on_lost(struct pfs_cc *cc, uint32_t bytes, uint64_t sent_ns, uint64_
 
 /* --- pacer ------------------------------------------------------------------ */
 
-void pfs_pacer_init(struct pfs_pacer *p, uint64_t burst_bytes)
+void pfs_pacer_init(struct pfs_pacer *p, uint64_t burst_min, uint64_t burst_max)
 {
-	p->tokens = (double)burst_bytes;
+	p->tokens = (double)burst_min;
 	p->last_ns = 0;
-	p->burst = burst_bytes;
+	p->burst_min = burst_min;
+	p->burst_max = burst_max > burst_min ? burst_max : burst_min;
 }
 
 static void refill(struct pfs_pacer *p, uint64_t now_ns, uint64_t rate)
 {
+	double cap = (double)rate * PFS_PACER_QUANTUM_NS / 1e9;
+
+	if (cap < (double)p->burst_min)
+		cap = (double)p->burst_min;
+	if (cap > (double)p->burst_max)
+		cap = (double)p->burst_max;
 	if (now_ns > p->last_ns) {
 		p->tokens += (double)rate * (double)(now_ns - p->last_ns) / 1e9;
-		if (p->tokens > (double)p->burst)
-			p->tokens = (double)p->burst;
+		if (p->tokens > cap)
+			p->tokens = cap;
 		p->last_ns = now_ns;
 	}
 }

@@ -401,7 +401,7 @@ int pfs_session_new(struct pfs_session **out, const struct pfs_session_config *c
 	pfs_rec_init(&s->rec, cfg->max_ack_delay_ns);
 	if (cfg->max_pto_backoff)
 		s->rec.pto_backoff_max = cfg->max_pto_backoff;
-	pfs_pacer_init(&s->pacer, 10ull * cfg->mtu);
+	pfs_pacer_init(&s->pacer, 10ull * cfg->mtu, (uint64_t)PFS_CC_BURST_PACKETS * cfg->mtu);
 	s->enc_cap = pfs_block_bound(&codec);
 	s->piece_max = cfg->mtu - PFS_PACKET_OVERHEAD - PFS_FR_BLOCK_OVERHEAD - FRAME_ROOM;
 	s->nrb = 4 * cfg->window_blocks;

@@ -36,7 +36,7 @@ static struct sim_result simulate(struct pfs_cc *cc, double link_Bps, uint64_t r
 	uint32_t head = 0, tail = 0, mask = (1u << 17) - 1;
 	struct sim_result res = { 0 };
 
-	pfs_pacer_init(&pacer, 4 * MSS);
+	pfs_pacer_init(&pacer, 4 * MSS, 4 * MSS);
 	while (now < duration_ns) {
 		/* deliver every ack or loss report that is due */
 		while (head != tail && evq[head & mask].at <= now) {
@@ -165,7 +165,7 @@ PFS_TEST(pacer_spaces_packets_at_the_rate_and_allows_small_bursts)
 	uint64_t now = 0, rate = 1000000; /* 1 MB/s: 1200 bytes every 1.2 ms */
 	int burst = 0;
 
-	pfs_pacer_init(&p, 4 * MSS);
+	pfs_pacer_init(&p, 4 * MSS, 4 * MSS);
 	while (pfs_pacer_when(&p, now, rate, MSS) == now && burst < 100) {
 		pfs_pacer_sent(&p, now, rate, MSS);
 		burst++;
