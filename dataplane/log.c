@@ -52,8 +52,16 @@
 #define META_VERSION 1
 static const char meta_magic[8] = { 'P', 'F', 'S', 'L', 'O', 'G', 'M', '1' };
 enum {
-	M_MAGIC = 0, M_VERSION = 8, M_SEQ = 16, M_CAPACITY = 24, M_SEGMENT = 32, M_EPOCH = 40,
-	M_START = 48, M_CONTIG = 56, M_FRONTIER = 64, M_CHECKSUM = 72,
+	M_MAGIC = 0,
+	M_VERSION = 8,
+	M_SEQ = 16,
+	M_CAPACITY = 24,
+	M_SEGMENT = 32,
+	M_EPOCH = 40,
+	M_START = 48,
+	M_CONTIG = 56,
+	M_FRONTIER = 64,
+	M_CHECKSUM = 72,
 };
 
 struct meta {
@@ -62,8 +70,8 @@ struct meta {
 };
 
 /* Puts a message for a person into err (if any) and returns rc. */
-__attribute__((format(printf, 4, 5)))
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen,
+						      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -95,8 +103,8 @@ static const char *size_text(char buf[64], uint64_t v)
 }
 
 /* Power of two in [min, max]; else rc with a message naming value and range. */
-static int check_pow2(const char *what, uint64_t v, uint64_t min, uint64_t max, int rc,
-		      char *err, size_t errlen)
+static int check_pow2(const char *what, uint64_t v, uint64_t min, uint64_t max, int rc, char *err,
+		      size_t errlen)
 {
 	char a[64], lo[64], hi[64];
 	const char *why;
@@ -273,8 +281,8 @@ static int write_meta(struct pfs_log *log, uint64_t seq)
 }
 
 /* Opens, sizes and maps the ring file; on failure leaves nothing behind. */
-static int open_ring(struct pfs_log *log, const struct pfs_log_config *cfg, int *created,
-		     char *err, size_t errlen)
+static int open_ring(struct pfs_log *log, const struct pfs_log_config *cfg, int *created, char *err,
+		     size_t errlen)
 {
 	struct statfs sfs;
 	struct stat st;
@@ -298,8 +306,8 @@ static int open_ring(struct pfs_log *log, const struct pfs_log_config *cfg, int 
 	if (sfs.f_type == HUGETLBFS_MAGIC && log->capacity % (uint64_t)sfs.f_bsize) {
 		rc = fail(PFS_ERR_CAPACITY, err, errlen,
 			  "log capacity %s is not a multiple of the %jd-byte huge pages of the "
-			  "hugetlbfs holding %s", size_text(a, log->capacity),
-			  (intmax_t)sfs.f_bsize, log->path);
+			  "hugetlbfs holding %s",
+			  size_text(a, log->capacity), (intmax_t)sfs.f_bsize, log->path);
 		goto err_close_ring;
 	}
 	/* Size 0: missing, or left empty by a crash before sizing: a new ring. */
@@ -313,8 +321,8 @@ static int open_ring(struct pfs_log *log, const struct pfs_log_config *cfg, int 
 		rc = fail(PFS_ERR_META_MISMATCH, err, errlen,
 			  "%s is %jd bytes but the configured capacity is %s; use the capacity "
 			  "it was made with, or remove %s and %s.meta to start a new epoch",
-			  log->path, (intmax_t)st.st_size, size_text(a, log->capacity),
-			  log->path, log->path);
+			  log->path, (intmax_t)st.st_size, size_text(a, log->capacity), log->path,
+			  log->path);
 		goto err_close_ring;
 	}
 	if (cfg->huge == PFS_HUGE_REQUIRE && sfs.f_type != HUGETLBFS_MAGIC) {
@@ -324,8 +332,8 @@ static int open_ring(struct pfs_log *log, const struct pfs_log_config *cfg, int 
 	}
 	p = mmap(NULL, log->capacity, PROT_READ | PROT_WRITE, MAP_SHARED, log->data_fd, 0);
 	if (p == MAP_FAILED) {
-		rc = fail(errno == ENOMEM ? PFS_ERR_NOMEM : PFS_ERR_IO, err, errlen,
-			  "mmap %s: %s", log->path, strerror(errno));
+		rc = fail(errno == ENOMEM ? PFS_ERR_NOMEM : PFS_ERR_IO, err, errlen, "mmap %s: %s",
+			  log->path, strerror(errno));
 		goto err_close_ring;
 	}
 	log->ring = p;
@@ -422,8 +430,7 @@ err_close_meta:
 	return rc;
 }
 
-int pfs_log_open(struct pfs_log **out, const struct pfs_log_config *cfg, char *err,
-		 size_t errlen)
+int pfs_log_open(struct pfs_log **out, const struct pfs_log_config *cfg, char *err, size_t errlen)
 {
 	struct pfs_log *log;
 	uint64_t nslots, smax;
@@ -444,8 +451,8 @@ int pfs_log_open(struct pfs_log **out, const struct pfs_log_config *cfg, char *e
 	seg = cfg->segment_size;
 	if (!seg)
 		seg = smax < PFS_LOG_SEGMENT_DEFAULT ? (uint32_t)smax : PFS_LOG_SEGMENT_DEFAULT;
-	rc = check_pow2("segment size", seg, PFS_LOG_SEGMENT_MIN, smax, PFS_ERR_INVALID_ARG,
-			err, errlen);
+	rc = check_pow2("segment size", seg, PFS_LOG_SEGMENT_MIN, smax, PFS_ERR_INVALID_ARG, err,
+			errlen);
 	if (rc)
 		return rc;
 	if (!cfg->path && cfg->capacity > phys_mem_bytes())
@@ -505,11 +512,16 @@ err_free_log:
 
 void pfs_log_close(struct pfs_log *log)
 {
+	if (log && log->data_fd >= 0)
+		pfs_log_sync(log); /* best effort: a caller that must know syncs first */
+	pfs_log_release(log);
+}
+
+void pfs_log_release(struct pfs_log *log)
+{
 	if (!log)
 		return;
 	if (log->data_fd >= 0) {
-		/* Best effort: a caller that must know calls pfs_log_sync first. */
-		pfs_log_sync(log);
 		close(log->meta_fd);
 		close(log->data_fd);
 	}
@@ -522,8 +534,10 @@ void pfs_log_close(struct pfs_log *log)
 const char *pfs_log_backing_name(enum pfs_log_backing b)
 {
 	static const char *const name[] = {
-		[PFS_BACKING_HUGETLB] = "hugetlb", [PFS_BACKING_THP] = "thp",
-		[PFS_BACKING_PAGES] = "pages",	   [PFS_BACKING_FILE] = "file",
+		[PFS_BACKING_HUGETLB] = "hugetlb",
+		[PFS_BACKING_THP] = "thp",
+		[PFS_BACKING_PAGES] = "pages",
+		[PFS_BACKING_FILE] = "file",
 		[PFS_BACKING_FILE_HUGETLB] = "file-hugetlb",
 	};
 

@@ -34,8 +34,8 @@
 /* Specification limits. */
 #define PFS_LOG_CAPACITY_MIN (UINT64_C(1) << 16) /* 64 KiB */
 #define PFS_LOG_CAPACITY_MAX (UINT64_C(1) << 40) /* 1 TiB */
-#define PFS_LOG_SEGMENT_MIN (UINT32_C(1) << 12)  /* 4 KiB */
-#define PFS_LOG_SEGMENT_MAX (UINT32_C(1) << 30)  /* 1 GiB */
+#define PFS_LOG_SEGMENT_MIN (UINT32_C(1) << 12)	 /* 4 KiB */
+#define PFS_LOG_SEGMENT_MAX (UINT32_C(1) << 30)	 /* 1 GiB */
 #define PFS_LOG_SEGMENT_DEFAULT (UINT32_C(1) << 20)
 
 /* Implementation limit: out-of-order write ranges tracked above contig. */
@@ -49,10 +49,10 @@ enum pfs_log_huge {
 
 /* What backs the ring; reported to the operator. */
 enum pfs_log_backing {
-	PFS_BACKING_HUGETLB = 1, /* explicit 2 MiB/1 GiB huge pages (MAP_HUGETLB) */
-	PFS_BACKING_THP = 2,     /* anonymous memory with MADV_HUGEPAGE */
-	PFS_BACKING_PAGES = 3,   /* anonymous memory, normal pages */
-	PFS_BACKING_FILE = 4,    /* shared mapping of a regular file */
+	PFS_BACKING_HUGETLB = 1,      /* explicit 2 MiB/1 GiB huge pages (MAP_HUGETLB) */
+	PFS_BACKING_THP = 2,	      /* anonymous memory with MADV_HUGEPAGE */
+	PFS_BACKING_PAGES = 3,	      /* anonymous memory, normal pages */
+	PFS_BACKING_FILE = 4,	      /* shared mapping of a regular file */
 	PFS_BACKING_FILE_HUGETLB = 5, /* shared mapping of a file on hugetlbfs */
 };
 
@@ -60,8 +60,8 @@ struct pfs_log_config {
 	uint64_t capacity;     /* bytes; power of two in [CAPACITY_MIN, CAPACITY_MAX] */
 	uint32_t segment_size; /* digest granularity; power of two; 0 = default */
 	enum pfs_log_huge huge;
-	const char *path;      /* NULL: memory only; else ring file PATH + PATH.meta */
-	uint64_t epoch;        /* epoch for a new log; 0 = random */
+	const char *path; /* NULL: memory only; else ring file PATH + PATH.meta */
+	uint64_t epoch;	  /* epoch for a new log; 0 = random */
 };
 
 struct pfs_log_range {
@@ -72,8 +72,8 @@ struct pfs_log {
 	uint8_t *ring;
 	uint64_t capacity;
 	uint64_t mask;
-	uint64_t start;    /* nothing below start belongs to this epoch */
-	uint64_t tail;     /* highest written end */
+	uint64_t start;	   /* nothing below start belongs to this epoch */
+	uint64_t tail;	   /* highest written end */
 	uint64_t contig;   /* every byte in [lower, contig) is written */
 	uint64_t frontier; /* acknowledged by the peer (sender side) */
 	uint64_t epoch;
@@ -96,11 +96,14 @@ struct pfs_log {
  * Returns 0, PFS_ERR_CAPACITY, PFS_ERR_INVALID_ARG, PFS_ERR_NOMEM, PFS_ERR_IO,
  * PFS_ERR_META_CORRUPT or PFS_ERR_META_MISMATCH.
  */
-int pfs_log_open(struct pfs_log **out, const struct pfs_log_config *cfg, char *err,
-		 size_t errlen);
+int pfs_log_open(struct pfs_log **out, const struct pfs_log_config *cfg, char *err, size_t errlen);
 
 /* Persists metadata (if file-backed) and releases everything. NULL is allowed. */
 void pfs_log_close(struct pfs_log *log);
+
+/* Releases everything without persisting anything: for a reader that opened
+ * a log only to look at it (pfs-log-info). NULL is allowed. */
+void pfs_log_release(struct pfs_log *log);
 
 /* Validates a capacity; 0 or PFS_ERR_CAPACITY with a message in err. */
 int pfs_log_check_capacity(uint64_t capacity, char *err, size_t errlen);
