@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 
 import { addBenchCommands } from "./bench/command.js";
+import { addInitCommand } from "./commands/init.js";
+import { addPeersCommands } from "./commands/peers.js";
 import { formatError } from "./errors.js";
 import { repoRoot } from "./native.js";
 import { type Io, processIo } from "./util/io.js";
@@ -47,11 +49,15 @@ export function buildProgram(io: Io = processIo): BuiltProgram {
       "after",
       `
 Examples:
+  $ pfs-dp init --name alpha
+  $ pfs-dp peers add beta 198.18.0.2 --key sha256:…
   $ pfs-dp bench codec --base old.tar --target new.tar
   $ pfs-dp bench --help
   $ pfs-dp help bench codec`,
     );
 
+  addInitCommand(program, io);
+  addPeersCommands(program, io);
   addBenchCommands(program, io, (c) => {
     code = c;
   });

@@ -12,7 +12,7 @@ import { EventEmitter } from "node:events";
 import { type Server, type TLSSocket, connect, createServer } from "node:tls";
 
 import { PfsError } from "../errors.js";
-import { spkiFingerprint } from "./fingerprint.js";
+import { fingerprint } from "../identity.js";
 
 export const MESSAGE_MAX = 1 << 20;
 
@@ -118,7 +118,7 @@ function tlsOptions(id: ChannelIdentity) {
 
 function peerFingerprint(s: TLSSocket): string | undefined {
   const cert = s.getPeerX509Certificate();
-  return cert ? spkiFingerprint(cert) : undefined;
+  return cert ? fingerprint(cert) : undefined;
 }
 
 /**
