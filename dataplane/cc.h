@@ -58,6 +58,12 @@ struct pfs_cc {
 	uint32_t round, full_bw_rounds;
 	uint64_t full_bw;
 	uint32_t cycle; /* index into the PROBE_BW gain cycle */
+	/* ack aggregation (as Linux BBR): bytes acknowledged beyond what the
+	 * bandwidth estimate explains since the current epoch began, and the
+	 * largest such excess in each of the last two 5-round windows */
+	uint64_t agg_epoch_ns, agg_epoch_acked;
+	uint64_t extra_acked[2];
+	uint32_t extra_slot, extra_round;
 };
 
 /*

@@ -125,6 +125,11 @@ export const ERRORS = Object.freeze({
     "No pfs-dp daemon is running for this configuration directory.",
   ),
   PFS_ERR_TOO_LARGE: spec(null, 413, "A request or value is larger than allowed."),
+  PFS_ERR_INTERNAL: spec(
+    null,
+    500,
+    "An unexpected failure inside the daemon; its log has the details under the request id.",
+  ),
   PFS_ERR_NATIVE_FAILED: spec(
     null,
     500,

@@ -245,7 +245,9 @@ static void report(const struct opts *o, const struct pfs_file_entry *target,
 	       "  \"packets_sent\": %llu,\n  \"completed\": %s,\n  \"verified\": %s,\n"
 	       "  \"backend\": \"%s\",\n  \"cc\": \"%s\",\n  \"loss\": %g,\n"
 	       "  \"reorder\": %g,\n  \"rate_cap_MBps\": %.1f,\n  \"mtu\": %u,\n"
-	       "  \"pointer_bytes\": %llu,\n  \"repairs\": %llu\n}\n",
+	       "  \"pointer_bytes\": %llu,\n  \"repairs\": %llu,\n"
+	       "  \"end_cwnd\": %llu,\n  \"end_pacing_MBps\": %.1f,\n  \"end_srtt_us\": %.1f,\n"
+	       "  \"end_min_rtt_us\": %.1f\n}\n",
 	       (unsigned long long)target->size, secs,
 	       secs > 0 ? (double)target->size / secs / 1e6 : 0,
 	       (unsigned long long)(st->bytes_sent - before->bytes_sent),
@@ -254,7 +256,10 @@ static void report(const struct opts *o, const struct pfs_file_entry *target,
 	       completed ? "true" : "false", verified ? "true" : "false", o->mem ? "mem" : "udp",
 	       pfs_cc_name(o->cc), o->loss, o->reorder, (double)o->rate_cap / 1e6, o->mtu,
 	       (unsigned long long)(st->pointer_bytes - before->pointer_bytes),
-	       (unsigned long long)(st->repair_blocks_sent - before->repair_blocks_sent));
+	       (unsigned long long)(st->repair_blocks_sent - before->repair_blocks_sent),
+	       (unsigned long long)st->cwnd, (double)st->pacing_rate / 1e6,
+	       (double)st->srtt_ns / 1e3,
+	       st->min_rtt_ns == UINT64_MAX ? 0.0 : (double)st->min_rtt_ns / 1e3);
 }
 
 static struct pfs_io *wrap_faults(const struct opts *o, uint32_t seed, struct pfs_io *io)

@@ -163,6 +163,9 @@ describe("two daemons", () => {
   }, 30000);
 
   afterAll(async () => {
+    if (process.env.PFS_TEST_DEBUG) {
+      console.log(`--- alpha\n${a?.logs.join("\n")}\n--- beta\n${b?.logs.join("\n")}`);
+    }
     await a?.daemon.stop();
     await b?.daemon.stop();
     rmSync(base, { recursive: true, force: true });

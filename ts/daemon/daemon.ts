@@ -363,7 +363,7 @@ export class PfsDaemon implements Daemon {
     }
     // running transfers to this peer wait for the next session
     for (const t of this.transfersById.values()) {
-      if (t.info.peer === peer && t.info.state === "running") {
+      if (t.info.peer === peer && t.info.direction === "send" && t.info.state === "running") {
         t.info.state = "queued";
         t.accepted = false;
         this.log.warn({ peer, transfer: t.info.id }, `transfer paused: ${why}`);
