@@ -10,8 +10,10 @@ import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 
 import { addBenchCommands } from "./bench/command.js";
+import { addDaemonCommands } from "./commands/daemon.js";
 import { addInitCommand } from "./commands/init.js";
 import { addPeersCommands } from "./commands/peers.js";
+import { addSendCommands } from "./commands/send.js";
 import { formatError } from "./errors.js";
 import { repoRoot } from "./native.js";
 import { type Io, processIo } from "./util/io.js";
@@ -58,6 +60,12 @@ Examples:
 
   addInitCommand(program, io);
   addPeersCommands(program, io);
+  addDaemonCommands(program, io, (c) => {
+    code = c;
+  });
+  addSendCommands(program, io, (c) => {
+    code = c;
+  });
   addBenchCommands(program, io, (c) => {
     code = c;
   });

@@ -69,6 +69,7 @@ export interface Logger {
 
 const PROTOCOL = 1;
 const DIAL_EVERY_MS = 1000;
+const FALLBACK_DIAL_MS = 3000;
 
 interface PeerState {
   channel?: Channel | undefined;
@@ -84,6 +85,7 @@ interface PeerState {
   /** the policy the operator set, kept across sessions */
   policy?: Policy | undefined;
   dialing?: boolean;
+  waitingSince?: number;
 }
 
 interface Hello {
@@ -196,10 +198,15 @@ export class PfsDaemon implements Daemon {
 
   private dialPeers(): void {
     if (this.stopped) return;
+    const now = Date.now();
     for (const p of this.peers()) {
       const st = this.state(p.name);
-      // one channel per pair: the side with the smaller key dials
-      if (st.channel || st.dialing || !(this.id.fingerprint < p.fingerprint)) continue;
+      st.waitingSince ??= now;
+      // one channel per pair: the side with the smaller key dials; the other
+      // dials too once it has waited a while (the peer may not have pinned
+      // it, and should hear about it: it refuses and logs the attempt)
+      const mine = this.id.fingerprint < p.fingerprint;
+      if (st.channel || st.dialing || (!mine && now - st.waitingSince < FALLBACK_DIAL_MS)) continue;
       st.dialing = true;
       dial(this.id, p, 3000)
         .then((c) => this.onChannel(c))
@@ -216,11 +223,20 @@ export class PfsDaemon implements Daemon {
 
   // --- channels and the handshake -----------------------------------------------------
 
+  /** Of two channels to one peer, both ends keep the one the smaller key dialled. */
+  private preferred(c: Channel): boolean {
+    const peerFp = this.peers().find((p) => p.name === c.peer)?.fingerprint ?? "";
+    return c.initiator ? this.id.fingerprint < peerFp : peerFp < this.id.fingerprint;
+  }
+
   private onChannel(c: Channel): void {
     const st = this.state(c.peer);
     if (st.channel && !st.channel.isClosed) {
-      c.close("a channel to this peer is open already");
-      return;
+      if (!this.preferred(c) || this.preferred(st.channel)) {
+        c.close("a channel to this peer is open already");
+        return;
+      }
+      st.channel.close("replaced by the channel the smaller key dialled");
     }
     st.channel = c;
     st.hello = undefined;
@@ -253,6 +269,7 @@ export class PfsDaemon implements Daemon {
     const st = this.peerState.get(c.peer);
     if (!st || st.channel !== c) return;
     st.channel = undefined;
+    st.waitingSince = Date.now();
     this.log.warn({ peer: c.peer }, `control channel down: ${why}`);
     void this.dropSession(c.peer, "the control channel closed");
   }

@@ -1,0 +1,245 @@
+/**
+ * `pfs-dp start|stop|status`: the daemon of a config dir. `start` runs it in
+ * the background (a detached `start --foreground` whose output goes to
+ * state/daemon.log) and returns once its REST API answers; `--foreground`
+ * runs it in this process until SIGTERM or SIGINT.
+ */
+
+import { spawn } from "node:child_process";
+import { mkdirSync, openSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+
+import type { Command } from "commander";
+
+import { ApiClient } from "../api/client.js";
+import { type ConfigOverrides, loadConfig } from "../config/load.js";
+import type { ConfigPaths } from "../config/paths.js";
+import { loadToken } from "../config/token.js";
+import { daemonLogFile, runDaemon, runningPid, runningRestAddress } from "../daemon/run.js";
+import { PfsError } from "../errors.js";
+import { loadIdentity } from "../identity.js";
+import type { Io } from "../util/io.js";
+import { addConfigDirOption, configDirSuffix, pathsFromFlags } from "./config-dir.js";
+
+interface StartFlags {
+  configDir?: string;
+  config?: string;
+  iface?: string;
+  backend?: string;
+  listen?: string;
+  control?: string;
+  cores?: string;
+  blobSize?: string;
+  receiveRoot?: string;
+  rest?: string;
+  foreground?: boolean;
+}
+
+function overridesOf(f: StartFlags): ConfigOverrides {
+  const dataplane: Record<string, unknown> = {};
+  if (f.backend !== undefined) dataplane.backend = f.backend;
+  if (f.iface !== undefined) dataplane.iface = f.iface;
+  if (f.listen !== undefined) dataplane.listen = f.listen;
+  if (f.cores !== undefined) dataplane.cores = f.cores;
+  if (f.blobSize !== undefined) dataplane.blobSize = f.blobSize;
+  if (f.receiveRoot !== undefined) dataplane.receiveRoot = f.receiveRoot;
+  const o: Record<string, unknown> = {};
+  if (Object.keys(dataplane).length) o.dataplane = dataplane;
+  if (f.control !== undefined) o.control = { listen: f.control };
+  if (f.rest !== undefined) o.rest = { listen: f.rest };
+  return o as ConfigOverrides;
+}
+
+function pathsOf(f: { configDir?: string; config?: string }): ConfigPaths {
+  const p = pathsFromFlags(f);
+  return f.config ? { ...p, configFile: f.config } : p;
+}
+
+/** A client for the daemon of a config dir: where it says it listens, else the configuration's address. */
+export function clientFor(paths: ConfigPaths): ApiClient {
+  const address = runningRestAddress(paths) ?? loadConfig(paths).rest.listen;
+  return new ApiClient({ address, token: loadToken(paths) });
+}
+
+/** The argv that re-runs this CLI (node + script). */
+function self(): string[] {
+  return [process.execPath, process.argv[1] ?? ""];
+}
+
+async function startBackground(paths: ConfigPaths, f: StartFlags, io: Io): Promise<void> {
+  const running = runningPid(paths);
+  if (running !== undefined) {
+    throw new PfsError(
+      "PFS_ERR_CONFLICT",
+      `a daemon already runs for ${paths.dir} (pid ${running})`,
+      `pfs-dp status${configDirSuffix(f, paths)} shows it; pfs-dp stop stops it`,
+    );
+  }
+  // fail here, with the message, rather than in a background process
+  const config = loadConfig(paths, overridesOf(f));
+  const identity = loadIdentity(paths);
+  if (config.dataplane.backend === "xdp") {
+    throw new PfsError(
+      "PFS_ERR_USAGE",
+      "the AF_XDP backend (--backend xdp) is not available in this build yet",
+      "run with --backend udp (the default); AF_XDP comes with a later release",
+    );
+  }
+  mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+  const logFile = daemonLogFile(paths);
+  const out = openSync(logFile, "a", 0o600);
+  const args = process.argv.slice(2).filter((a) => a !== "--foreground");
+  const [node, script] = self();
+  const child = spawn(node as string, [script as string, ...args, "--foreground"], {
+    detached: true,
+    stdio: ["ignore", out, out],
+  });
+  child.unref();
+  const client = new ApiClient({
+    address: config.rest.listen,
+    token: loadToken(paths),
+    timeoutMs: 1000,
+  });
+  for (let i = 0; i < 150; i++) {
+    await sleep(100);
+    if (child.exitCode !== null) break;
+    try {
+      const h = await client.health();
+      io.out(
+        `pfs-dp started: node ${config.nodeName}, pid ${child.pid}\n` +
+          `  key      ${identity.fingerprint}\n` +
+          `  peers    connect to ${config.control.listen} (control), ${config.dataplane.listen} (data)\n` +
+          `  REST     ${config.rest.listen}\n` +
+          `  log      ${logFile}\n` +
+          `  data plane ${h.dataplane.running ? `running (pid ${h.dataplane.pid})` : "starting"}\n`,
+      );
+      return;
+    } catch {
+      /* not up yet */
+    }
+  }
+  throw new PfsError(
+    "PFS_ERR_DAEMON_NOT_RUNNING",
+    `the daemon did not come up within 15 s`,
+    `its log says why: ${logFile}`,
+  );
+}
+
+export function addDaemonCommands(program: Command, io: Io, setCode: (c: number) => void): void {
+  addConfigDirOption(
+    program
+      .command("start")
+      .description("start the daemon: its data plane, control channel, REST API and metrics")
+      .option("--config <FILE>", "configuration file (default: <config-dir>/config.yaml)")
+      .option("--backend <udp|xdp>", "data-plane backend (xdp: not available yet)")
+      .option("--iface <IF>", "network interface (for the xdp backend)")
+      .option("--listen <ADDR:PORT>", "data-plane UDP address peers send to")
+      .option("--control <ADDR:PORT>", "TLS control-channel address peers connect to")
+      .option("--cores <LIST>", "pin one data-plane worker to each CPU, e.g. 2,3 or 2-5")
+      .option("--blob-size <SIZE>", "blob log size per peer and direction, e.g. 1GiB")
+      .option("--receive-root <DIR>", "received files are written only below DIR")
+      .option("--rest <ADDR:PORT|unix:PATH>", "where the REST API and /metrics listen")
+      .option("--foreground", "run in this process until SIGTERM/SIGINT (for systemd)")
+      .addHelpText(
+        "after",
+        `
+Every option overrides the configuration file; defaults are in the commented
+config.yaml that pfs-dp init writes. Root is needed only for --backend xdp.
+
+Examples:
+  $ pfs-dp start
+  $ pfs-dp start --config-dir /tmp/node-b --rest 127.0.0.1:7545 --listen 0.0.0.0:7544
+  $ pfs-dp start --foreground --cores 2-3`,
+      ),
+  ).action(async (f: StartFlags) => {
+    const paths = pathsOf(f);
+    if (!f.foreground) return startBackground(paths, f, io);
+    const r = await runDaemon(paths, overridesOf(f), { handleSignals: true });
+    await r.stopped;
+  });
+
+  addConfigDirOption(
+    program
+      .command("stop")
+      .description("stop the daemon (its data plane persists the blob logs)")
+      .addHelpText(
+        "after",
+        "\nExamples:\n  $ pfs-dp stop\n  $ pfs-dp stop --config-dir /tmp/node-b",
+      ),
+  ).action(async (f: { configDir?: string }) => {
+    const paths = pathsFromFlags(f);
+    const pid = runningPid(paths);
+    if (pid === undefined) {
+      io.out(`no daemon runs for ${paths.dir}\n`);
+      return;
+    }
+    process.kill(pid, "SIGTERM");
+    for (let i = 0; i < 200; i++) {
+      await sleep(100);
+      if (runningPid(paths) === undefined) {
+        io.out(`pfs-dp stopped (pid ${pid})\n`);
+        return;
+      }
+    }
+    throw new PfsError(
+      "PFS_ERR_DAEMON_NOT_RUNNING",
+      `the daemon (pid ${pid}) did not stop within 20 s`,
+      `kill -9 ${pid} ends it; its blob logs are file-backed and survive`,
+    );
+  });
+
+  addConfigDirOption(
+    program
+      .command("status")
+      .description("show the daemon, its data plane, peers and sessions")
+      .option("--json", "print JSON")
+      .addHelpText("after", "\nExamples:\n  $ pfs-dp status\n  $ pfs-dp status --json"),
+  ).action(async (f: { configDir?: string; json?: boolean }) => {
+    const paths = pathsFromFlags(f);
+    const identity = loadIdentity(paths);
+    const client = clientFor(paths);
+    let health;
+    try {
+      health = await client.health();
+    } catch (err) {
+      if (f.json)
+        io.out(JSON.stringify({ running: false, fingerprint: identity.fingerprint }) + "\n");
+      else io.out(`pfs-dp is not running for ${paths.dir}\nkey ${identity.fingerprint}\n`);
+      setCode(3);
+      return;
+    }
+    const [peers, sessions, transfers] = await Promise.all([
+      client.peers(),
+      client.sessions(),
+      client.transfers(),
+    ]);
+    if (f.json) {
+      io.out(
+        JSON.stringify(
+          { running: true, fingerprint: identity.fingerprint, health, peers, sessions, transfers },
+          null,
+          2,
+        ) + "\n",
+      );
+      return;
+    }
+    const dp = health.dataplane;
+    const lines = [
+      `pfs-dp: ${health.status}`,
+      `  key        ${identity.fingerprint}`,
+      `  data plane ${dp.running ? `running, pid ${dp.pid}` : "not running"}, ${dp.restarts} restart(s)`,
+      `  peers      ${peers.length}`,
+    ];
+    for (const p of peers) {
+      const s = sessions.find((x) => x.peer === p.name);
+      lines.push(
+        `    ${p.name.padEnd(16)} ${s ? s.state : "no session"}${s?.error ? ` (${s.error.message})` : ""}`,
+      );
+    }
+    const active = transfers.filter((t) => t.state === "running" || t.state === "queued");
+    lines.push(
+      `  transfers  ${active.length} active, ${transfers.length - active.length} finished`,
+    );
+    io.out(lines.join("\n") + "\n");
+  });
+}
