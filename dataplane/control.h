@@ -99,6 +99,7 @@ enum pfs_msg_type {
 	PFS_MSG_START_TRANSFER = 0x04,
 	PFS_MSG_CANCEL_TRANSFER = 0x05,
 	PFS_MSG_SHUTDOWN = 0x06,
+	PFS_MSG_SET_KEYS = 0x07, /* replace a session's AEAD keys (key rotation) */
 	/* events: data plane -> controller */
 	PFS_MSG_READY = 0x81,
 	PFS_MSG_SESSION_STATE = 0x82,

@@ -305,6 +305,9 @@ static int route_command(struct pfs_region *r, struct wthread *wt, uint32_t nw, 
 	case PFS_MSG_SET_POLICY:
 		rt = route_find(m.u.set_policy.session_id, 1);
 		break;
+	case PFS_MSG_SET_KEYS:
+		rt = route_find(m.u.set_keys.session_id, 1);
+		break;
 	case PFS_MSG_START_TRANSFER: {
 		struct route *s = route_find(m.u.start_transfer.session_id, 1);
 		if (s && !route_find(m.u.start_transfer.transfer_id, 0))

@@ -200,6 +200,13 @@ static void fields(struct cur *c, struct pfs_msg *m)
 	case PFS_MSG_SHUTDOWN:
 		f_u8(c, &m->u.shutdown);
 		break;
+	case PFS_MSG_SET_KEYS:
+		f_u64(c, &m->u.set_keys.session_id);
+		f_bytes(c, m->u.set_keys.tx_key, sizeof(m->u.set_keys.tx_key));
+		f_bytes(c, m->u.set_keys.tx_iv, sizeof(m->u.set_keys.tx_iv));
+		f_bytes(c, m->u.set_keys.rx_key, sizeof(m->u.set_keys.rx_key));
+		f_bytes(c, m->u.set_keys.rx_iv, sizeof(m->u.set_keys.rx_iv));
+		break;
 	case PFS_MSG_READY:
 		f_u32(c, &m->u.ready.layout_version);
 		f_u32(c, &m->u.ready.worker_count);
@@ -310,6 +317,23 @@ static int check_start_transfer(const struct pfs_msg_start_transfer *t)
 	return 0;
 }
 
+static int all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t any = 0;
+
+	for (size_t i = 0; i < n; i++)
+		any |= p[i];
+	return any == 0;
+}
+
+/* A key of zeros is one nobody set: a controller bug, never a key. */
+static int check_set_keys(const struct pfs_msg_set_keys *k)
+{
+	if (all_zero(k->tx_key, sizeof(k->tx_key)) || all_zero(k->rx_key, sizeof(k->rx_key)))
+		return PFS_ERR_MALFORMED;
+	return 0;
+}
+
 static int check(const struct pfs_msg *m)
 {
 	switch (m->type) {
@@ -325,6 +349,8 @@ static int check(const struct pfs_msg *m)
 		return check_start_transfer(&m->u.start_transfer);
 	case PFS_MSG_SHUTDOWN:
 		return m->u.shutdown > PFS_SHUTDOWN_DRAIN ? PFS_ERR_MALFORMED : 0;
+	case PFS_MSG_SET_KEYS:
+		return check_set_keys(&m->u.set_keys);
 	case PFS_MSG_READY:
 		if (m->u.ready.worker_count > PFS_REGION_WORKERS_MAX)
 			return PFS_ERR_LIMIT;
@@ -411,6 +437,8 @@ const char *pfs_msg_name(uint16_t type)
 		return "CANCEL_TRANSFER";
 	case PFS_MSG_SHUTDOWN:
 		return "SHUTDOWN";
+	case PFS_MSG_SET_KEYS:
+		return "SET_KEYS";
 	case PFS_MSG_READY:
 		return "READY";
 	case PFS_MSG_SESSION_STATE:
@@ -429,5 +457,5 @@ const char *pfs_msg_name(uint16_t type)
 
 int pfs_msg_is_command(uint16_t type)
 {
-	return type >= PFS_MSG_ADD_SESSION && type <= PFS_MSG_SHUTDOWN;
+	return type >= PFS_MSG_ADD_SESSION && type <= PFS_MSG_SET_KEYS;
 }

@@ -69,6 +69,15 @@ struct pfs_msg_set_policy {
 	struct pfs_msg_policy policy;
 };
 
+/* New AEAD keys for a running session (session.h, pfs_session_update_keys):
+ * tx seals every packet sent after it, rx is accepted at once beside the
+ * current key. No key may be all zeros (a key nobody set). */
+struct pfs_msg_set_keys {
+	uint64_t session_id;
+	uint8_t tx_key[PFS_MSG_KEY_BYTES], tx_iv[PFS_MSG_IV_BYTES];
+	uint8_t rx_key[PFS_MSG_KEY_BYTES], rx_iv[PFS_MSG_IV_BYTES];
+};
+
 struct pfs_msg_start_transfer {
 	uint64_t transfer_id, session_id;
 	struct pfs_msg_str dest; /* relative to the peer's receive root; may be empty */
@@ -119,6 +128,7 @@ struct pfs_msg {
 		uint64_t transfer_id; /* CANCEL_TRANSFER */
 		uint8_t shutdown;     /* enum pfs_shutdown_mode */
 		struct pfs_msg_set_policy set_policy;
+		struct pfs_msg_set_keys set_keys;
 		struct pfs_msg_start_transfer start_transfer;
 		struct pfs_msg_ready ready;
 		struct pfs_msg_session_state session_state;

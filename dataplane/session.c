@@ -17,6 +17,10 @@
  * recovery and congestion control; LOG_ACK frames carry the receiver's
  * contiguous rx-log end, which is the only thing that moves the sender's
  * tx-log frontier (DESIGN §3.2).
+ *
+ * Keys: one tx key; up to three rx keys (current, next, retired) tried in
+ * that order, so a rotation (pfs_session_update_keys) needs no pause and
+ * costs no packet however the two ends' switches and the path interleave.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +29,7 @@
 #include <xxhash.h>
 
 #include "block.h"
+#include "compiler.h"
 #include "error.h"
 #include "frames.h"
 #include "session.h"
@@ -109,12 +114,25 @@ struct rblock {
 	struct range32 r[ASM_RANGES];
 };
 
+/* A receive key: its AEAD state, and the key as given, to know it again. */
+struct rx_key {
+	struct pfs_aead aead;
+	uint8_t key[PFS_AEAD_KEY_BYTES], iv[PFS_AEAD_IV_BYTES];
+	int live;
+};
+
 struct pfs_session {
-	struct pfs_session_config cfg;
+	struct pfs_session_config cfg; /* its keys are wiped once installed */
 	struct pfs_session_logs logs;
 	struct pfs_session_sink sink;
 	struct pfs_session_stats st;
-	struct pfs_aead tx_aead, rx_aead;
+	struct pfs_aead tx_aead;
+	/* receive keys (session.h, pfs_session_update_keys): current, next
+	 * (installed, no packet seen under it yet), retired (kept until
+	 * prev_until_pn or prev_until_ns, whichever comes first) */
+	struct rx_key rx_cur, rx_next, rx_prev;
+	uint64_t prev_until_pn, prev_until_ns;
+	uint64_t now_ns; /* the time the last call was given */
 	struct pfs_replay replay;
 	struct pfs_recovery rec;
 	struct pfs_cc cc;
@@ -352,6 +370,112 @@ static struct pfs_rec_events events(struct pfs_session *s)
 	return (struct pfs_rec_events){ .ctx = s, .acked = on_acked, .lost = on_lost };
 }
 
+/* --- keys ---------------------------------------------------------------------------- */
+
+static int rx_key_set(struct rx_key *k, enum pfs_aead_alg alg,
+		      const uint8_t key[PFS_AEAD_KEY_BYTES], const uint8_t iv[PFS_AEAD_IV_BYTES])
+{
+	int rc = pfs_aead_init(&k->aead, alg, key, iv);
+
+	if (rc)
+		return rc;
+	memcpy(k->key, key, sizeof(k->key));
+	memcpy(k->iv, iv, sizeof(k->iv));
+	k->live = 1;
+	return 0;
+}
+
+static void rx_key_wipe(struct rx_key *k)
+{
+	sodium_memzero(k, sizeof(*k));
+}
+
+static int rx_key_is(const struct rx_key *k, const uint8_t key[PFS_AEAD_KEY_BYTES],
+		     const uint8_t iv[PFS_AEAD_IV_BYTES])
+{
+	return k->live && sodium_memcmp(k->key, key, sizeof(k->key)) == 0 &&
+	       sodium_memcmp(k->iv, iv, sizeof(k->iv)) == 0;
+}
+
+/* The next key becomes current; first_pn is the first packet number it
+ * opened (stragglers under the old key have lower ones). */
+static void promote(struct pfs_session *s, uint64_t first_pn)
+{
+	uint64_t grace = PFS_SESSION_KEY_GRACE_PTOS * pfs_rec_pto_ns(&s->rec);
+
+	rx_key_wipe(&s->rx_prev);
+	s->rx_prev = s->rx_cur;
+	s->rx_cur = s->rx_next;
+	rx_key_wipe(&s->rx_next);
+	s->prev_until_pn = first_pn + PFS_REPLAY_WINDOW;
+	s->prev_until_ns =
+		s->now_ns +
+		(grace < PFS_SESSION_KEY_GRACE_MAX_NS ? grace : PFS_SESSION_KEY_GRACE_MAX_NS);
+}
+
+/* Wipes the retired key once no straggler can need it. */
+static void expire_prev(struct pfs_session *s)
+{
+	if (unlikely(s->rx_prev.live) &&
+	    (s->now_ns >= s->prev_until_ns || s->replay.top >= s->prev_until_pn))
+		rx_key_wipe(&s->rx_prev);
+}
+
+int pfs_session_update_keys(struct pfs_session *s, const uint8_t tx_key[PFS_AEAD_KEY_BYTES],
+			    const uint8_t tx_iv[PFS_AEAD_IV_BYTES],
+			    const uint8_t rx_key[PFS_AEAD_KEY_BYTES],
+			    const uint8_t rx_iv[PFS_AEAD_IV_BYTES])
+{
+	struct pfs_aead tx;
+	struct rx_key next = { 0 };
+	int new_rx, rc;
+
+	if (!s || !tx_key || !tx_iv || !rx_key || !rx_iv)
+		return PFS_ERR_INVALID_ARG;
+	new_rx = !rx_key_is(&s->rx_cur, rx_key, rx_iv) && !rx_key_is(&s->rx_next, rx_key, rx_iv);
+	/* both are set up before anything changes: on an error the session
+	 * keeps the keys it had */
+	rc = pfs_aead_init(&tx, s->tx_aead.alg, tx_key, tx_iv);
+	if (!rc && new_rx)
+		rc = rx_key_set(&next, s->rx_cur.aead.alg, rx_key, rx_iv);
+	if (rc) {
+		pfs_aead_wipe(&tx);
+		rx_key_wipe(&next);
+		return rc;
+	}
+	s->tx_aead = tx;
+	pfs_aead_wipe(&tx);
+	if (new_rx) {
+		/* the update before was never used by a packet: it completes now
+		 * (session.h); its first packet would have come after this one's */
+		if (s->rx_next.live)
+			promote(s, s->replay.top);
+		s->rx_next = next;
+		rx_key_wipe(&next);
+	}
+	s->st.key_updates++;
+	return 0;
+}
+
+/*
+ * Authenticates and decrypts a packet under the current key, else the next,
+ * else the retired one. Returns which opened it (0 current, 1 next, 2
+ * retired) or -1.
+ */
+static int open_packet(struct pfs_session *s, const uint8_t *pkt, size_t len,
+		       struct pfs_packet_header *h, size_t *n)
+{
+	if (pfs_packet_open(&s->rx_cur.aead, pkt, len, h, s->frame_tmp, s->cfg.mtu, n) == 0)
+		return 0;
+	if (unlikely(s->rx_next.live) &&
+	    pfs_packet_open(&s->rx_next.aead, pkt, len, h, s->frame_tmp, s->cfg.mtu, n) == 0)
+		return 1;
+	if (unlikely(s->rx_prev.live) &&
+	    pfs_packet_open(&s->rx_prev.aead, pkt, len, h, s->frame_tmp, s->cfg.mtu, n) == 0)
+		return 2;
+	return -1;
+}
+
 /* --- set-up ---------------------------------------------------------------------- */
 
 int pfs_session_new(struct pfs_session **out, const struct pfs_session_config *cfg,
@@ -391,7 +515,12 @@ int pfs_session_new(struct pfs_session **out, const struct pfs_session_config *c
 	}
 	rc = pfs_aead_init(&s->tx_aead, cfg->aead, cfg->tx_key, cfg->tx_iv);
 	if (!rc)
-		rc = pfs_aead_init(&s->rx_aead, cfg->aead, cfg->rx_key, cfg->rx_iv);
+		rc = rx_key_set(&s->rx_cur, cfg->aead, cfg->rx_key, cfg->rx_iv);
+	/* the keys live on in the AEAD states only, so a rotation wipes them */
+	sodium_memzero(s->cfg.tx_key, sizeof(s->cfg.tx_key));
+	sodium_memzero(s->cfg.tx_iv, sizeof(s->cfg.tx_iv));
+	sodium_memzero(s->cfg.rx_key, sizeof(s->cfg.rx_key));
+	sodium_memzero(s->cfg.rx_iv, sizeof(s->cfg.rx_iv));
 	if (!rc)
 		rc = pfs_cc_init(&s->cc, cfg->cc, cfg->mtu, cfg->fixed_rate, cfg->rate_cap);
 	if (rc) {
@@ -418,6 +547,10 @@ int pfs_session_new(struct pfs_session **out, const struct pfs_session_config *c
 	s->plain = malloc(cfg->mtu);
 	s->frame_tmp = malloc(cfg->mtu);
 	s->sb_slots = s->window = cfg->window_blocks;
+	/* a first ack-eliciting packet, resent on probe timeouts until it is
+	 * acknowledged: both ends hear from each other even when neither has
+	 * data yet, and even if the peer added its session a moment later */
+	s->probes = 1;
 	s->sb = calloc(cfg->window_blocks, sizeof(*s->sb));
 	s->rb = calloc(s->nrb, sizeof(*s->rb));
 	s->ctrl = calloc(s->ctrl_max, sizeof(*s->ctrl));
@@ -459,7 +592,9 @@ void pfs_session_free(struct pfs_session *s)
 	pfs_encoder_free(s->enc);
 	pfs_decoder_free(s->dec);
 	pfs_aead_wipe(&s->tx_aead);
-	pfs_aead_wipe(&s->rx_aead);
+	rx_key_wipe(&s->rx_cur);
+	rx_key_wipe(&s->rx_next);
+	rx_key_wipe(&s->rx_prev);
 	free(s->enc_buf);
 	free(s->dec_out);
 	free(s->repair_buf);
@@ -851,6 +986,8 @@ int pfs_session_next_packet(struct pfs_session *s, uint8_t *out, size_t cap, siz
 		return s->failed;
 	if (cap < s->cfg.mtu)
 		return PFS_ERR_BUF_TOO_SMALL;
+	s->now_ns = now;
+	expire_prev(s);
 	if (now >= deadline) {
 		s->probes += (uint32_t)pfs_rec_on_timeout(&s->rec, now, &ev);
 		/* the retransmit policy: so many probe timeouts in a row and the
@@ -1260,15 +1397,18 @@ int pfs_session_on_packet(struct pfs_session *s, const uint8_t *pkt, size_t len,
 	struct pfs_packet_header h;
 	struct pfs_wire_frame f;
 	size_t n, pos = 0, used;
-	int eliciting = 0, rc;
+	int eliciting = 0, rc, key;
 
 	if (s->failed)
 		return s->failed;
+	s->now_ns = now;
+	expire_prev(s);
 	if (pfs_packet_peek(pkt, len, &h) != 0 || h.conn_id != s->cfg.local_cid) {
 		s->st.foreign_cid++;
 		return 0;
 	}
-	if (pfs_packet_open(&s->rx_aead, pkt, len, &h, s->frame_tmp, s->cfg.mtu, &n) != 0) {
+	key = open_packet(s, pkt, len, &h, &n);
+	if (key < 0) {
 		s->st.auth_failed++;
 		return 0;
 	}
@@ -1277,6 +1417,12 @@ int pfs_session_on_packet(struct pfs_session *s, const uint8_t *pkt, size_t len,
 		return 0;
 	}
 	pfs_replay_commit(&s->replay, h.pn);
+	if (unlikely(key == 1)) {
+		s->st.next_key_auth++;
+		promote(s, h.pn);
+	} else if (unlikely(key == 2)) {
+		s->st.prev_key_auth++;
+	}
 	s->st.packets_received++;
 	s->st.bytes_received += len;
 	while (pos < n) {

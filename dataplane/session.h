@@ -91,6 +91,10 @@ struct pfs_session_stats {
 	 * again as literals; repair blocks sent for the peer's requests */
 	uint64_t repairs_requested, repair_blocks_sent;
 	uint64_t ctrl_frames_sent, ctrl_frames_lost;
+	/* key rotation: successful pfs_session_update_keys calls; packets that
+	 * authenticated only under the next receive key (the first of them makes
+	 * it current) and only under the retired one (reordered stragglers) */
+	uint64_t key_updates, next_key_auth, prev_key_auth;
 	/* path, as of the last call to pfs_session_stats */
 	uint64_t srtt_ns, min_rtt_ns, cwnd, pacing_rate, bytes_in_flight;
 };
@@ -142,6 +146,48 @@ struct pfs_session_policy {
  */
 int pfs_session_set_policy(struct pfs_session *s, const struct pfs_session_policy *p, char *err,
 			   size_t errlen);
+
+/*
+ * Key rotation, in two phases per direction, so that neither the order in
+ * which the two ends switch nor reordering on the path costs a packet:
+ *
+ *   receive  The new rx key is installed at once as "next". A packet that
+ *            fails authentication under the current key is tried under the
+ *            next one; the first that authenticates (and is not a replay)
+ *            makes it current, and the key it replaces is kept as "retired"
+ *            for reordered stragglers — until the replay window has moved
+ *            PFS_REPLAY_WINDOW packet numbers past that first packet (older
+ *            numbers are refused as replays anyway) or PFS_SESSION_KEY_GRACE_PTOS
+ *            probe timeouts have passed (the sender has declared anything
+ *            older lost and resent it), whichever comes first. Then it is
+ *            wiped.
+ *   send     The new tx key seals every packet sent after the call. Packet
+ *            numbers go on increasing across keys: no nonce is ever reused.
+ *
+ * So a peer may switch its tx key at any moment after this end installed the
+ * matching rx key; the controller orders the two ends' calls so that it does
+ * (ts/daemon/daemon.ts, "key rotation").
+ *
+ * An rx key equal to the current or the next one changes nothing on the
+ * receive side (only tx changes): a controller may install a direction in two
+ * steps. An update with a new rx key while the previous next key has not
+ * authenticated a packet yet completes the previous update first: that key
+ * becomes current, the current one is retired (with its grace period, and
+ * the key retired before is wiped at once), and the new key becomes next —
+ * so every key the peer may still be using stays acceptable, provided it
+ * switched to the previous key before the controller started this update.
+ * Authentication then costs at most three attempts (current, next, retired)
+ * for a packet no key opens.
+ *
+ * Returns 0, PFS_ERR_INVALID_ARG (a NULL argument) or PFS_ERR_CRYPTO; on an
+ * error nothing changes.
+ */
+#define PFS_SESSION_KEY_GRACE_PTOS 3
+#define PFS_SESSION_KEY_GRACE_MAX_NS 10000000000ull /* 10 s, whatever the PTO */
+int pfs_session_update_keys(struct pfs_session *s, const uint8_t tx_key[PFS_AEAD_KEY_BYTES],
+			    const uint8_t tx_iv[PFS_AEAD_IV_BYTES],
+			    const uint8_t rx_key[PFS_AEAD_KEY_BYTES],
+			    const uint8_t rx_iv[PFS_AEAD_IV_BYTES]);
 
 /* True when every queued stream has been committed or refused by the peer and
  * nothing of ours is still in flight. */

@@ -504,6 +504,26 @@ static int set_policy(struct pfs_worker *w, const struct pfs_msg_set_policy *p)
 	return 0;
 }
 
+/* Key rotation: answered like SET_POLICY, with a SESSION_STATE of the
+ * unchanged state whose message begins "keys" (the controller waits for it
+ * before the next step of its protocol). */
+static int set_keys(struct pfs_worker *w, const struct pfs_msg_set_keys *k)
+{
+	struct dsess *ds = find_session(w, k->session_id);
+	int rc;
+
+	if (!ds)
+		return PFS_ERR_INVALID_ARG;
+	rc = pfs_session_update_keys(ds->s, k->tx_key, k->tx_iv, k->rx_key, k->rx_iv);
+	if (rc)
+		snprintf(w->err, sizeof(w->err), "keys not rotated: %s; the session keeps its keys",
+			 pfs_strerror(rc));
+	ds->wake = 0;
+	session_state(w, ds->id, ds->up ? PFS_SSTATE_UP : PFS_SSTATE_STARTING, rc,
+		      rc ? w->err : "keys rotated");
+	return 0;
+}
+
 int pfs_worker_command(struct pfs_worker *w, const struct pfs_msg *m, uint64_t *counters,
 		       uint64_t now)
 {
@@ -520,6 +540,8 @@ int pfs_worker_command(struct pfs_worker *w, const struct pfs_msg *m, uint64_t *
 		return PFS_ERR_INVALID_ARG;
 	case PFS_MSG_SET_POLICY:
 		return set_policy(w, &m->u.set_policy);
+	case PFS_MSG_SET_KEYS:
+		return set_keys(w, &m->u.set_keys);
 	case PFS_MSG_START_TRANSFER:
 		return start_transfer(w, &m->u.start_transfer);
 	case PFS_MSG_CANCEL_TRANSFER:

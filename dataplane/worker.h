@@ -43,7 +43,7 @@ void pfs_worker_free(struct pfs_worker *w);
 
 /*
  * Carries out one command: ADD_SESSION (counters: the session's slot, or
- * NULL), REMOVE_SESSION, SET_POLICY, START_TRANSFER, CANCEL_TRANSFER. Its
+ * NULL), REMOVE_SESSION, SET_POLICY, SET_KEYS, START_TRANSFER, CANCEL_TRANSFER. Its
  * outcome is reported as events (SESSION_STATE, TRANSFER_DONE); the return
  * value only says whether the command was understood here: 0, or
  * PFS_ERR_INVALID_ARG for a command this worker cannot act on (unknown

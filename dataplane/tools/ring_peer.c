@@ -21,6 +21,7 @@
  *   ADD_SESSION      claims a session slot (worker = id % workers, counter
  *                    WIRE_BYTES_SENT = 1000 + id), SESSION_STATE UP "up"
  *   REMOVE_SESSION   frees the slot, SESSION_STATE REMOVED "removed"
+ *   SET_KEYS         SESSION_STATE UP "keys rotated"
  *   START_TRANSFER   TRANSFER_PROGRESS, FILE_RECEIVED per source (DEST/name,
  *                    size 1000 * (i + 1), digest bytes i), TRANSFER_DONE 0 "done"
  *   CANCEL_TRANSFER  TRANSFER_DONE -ECANCELED "cancelled"
@@ -205,6 +206,13 @@ static void echo(struct peer *p, const struct pfs_msg *m)
 	case PFS_MSG_SHUTDOWN:
 		jf(&j, ",\"mode\":%u", m->u.shutdown);
 		break;
+	case PFS_MSG_SET_KEYS:
+		jf(&j, ",\"sessionId\":\"%llu\"", (unsigned long long)m->u.set_keys.session_id);
+		jhex(&j, "txKey", m->u.set_keys.tx_key, sizeof(m->u.set_keys.tx_key));
+		jhex(&j, "txIv", m->u.set_keys.tx_iv, sizeof(m->u.set_keys.tx_iv));
+		jhex(&j, "rxKey", m->u.set_keys.rx_key, sizeof(m->u.set_keys.rx_key));
+		jhex(&j, "rxIv", m->u.set_keys.rx_iv, sizeof(m->u.set_keys.rx_iv));
+		break;
 	}
 	jf(&j, "}");
 	if (j.n >= PFS_MSG_TEXT_MAX)
@@ -302,6 +310,9 @@ static int answer(struct peer *p, const uint8_t *buf, size_t n)
 		pfs_region_session_release(p->r, *slot);
 		*slot = -1;
 		session_state(p, m.u.session_id, PFS_SSTATE_REMOVED, "removed");
+		break;
+	case PFS_MSG_SET_KEYS:
+		session_state(p, m.u.set_keys.session_id, PFS_SSTATE_UP, "keys rotated");
 		break;
 	case PFS_MSG_START_TRANSFER:
 		transfer(p, &m.u.start_transfer);

@@ -12,10 +12,21 @@
 #include "ring_msg.h"
 
 static const uint16_t sample_types[] = {
-	PFS_MSG_ADD_SESSION,	PFS_MSG_REMOVE_SESSION,	 PFS_MSG_SET_POLICY,
-	PFS_MSG_START_TRANSFER, PFS_MSG_CANCEL_TRANSFER, PFS_MSG_SHUTDOWN,
-	PFS_MSG_READY,		PFS_MSG_SESSION_STATE,	 PFS_MSG_TRANSFER_PROGRESS,
-	PFS_MSG_TRANSFER_DONE,	PFS_MSG_FILE_RECEIVED,	 PFS_MSG_LOG,
+	/* commands */
+	PFS_MSG_ADD_SESSION,
+	PFS_MSG_REMOVE_SESSION,
+	PFS_MSG_SET_POLICY,
+	PFS_MSG_START_TRANSFER,
+	PFS_MSG_CANCEL_TRANSFER,
+	PFS_MSG_SHUTDOWN,
+	PFS_MSG_SET_KEYS,
+	/* events */
+	PFS_MSG_READY,
+	PFS_MSG_SESSION_STATE,
+	PFS_MSG_TRANSFER_PROGRESS,
+	PFS_MSG_TRANSFER_DONE,
+	PFS_MSG_FILE_RECEIVED,
+	PFS_MSG_LOG,
 };
 #define SAMPLE_TYPES (sizeof(sample_types) / sizeof(sample_types[0]))
 
@@ -99,6 +110,17 @@ static void sample_msg(uint16_t type, struct pfs_msg *m)
 		break;
 	case PFS_MSG_SHUTDOWN:
 		m->u.shutdown = PFS_SHUTDOWN_DRAIN;
+		break;
+	case PFS_MSG_SET_KEYS:
+		m->u.set_keys.session_id = 42;
+		for (int i = 0; i < 32; i++) {
+			m->u.set_keys.tx_key[i] = (uint8_t)(0x10 + i);
+			m->u.set_keys.rx_key[i] = (uint8_t)(0x90 + i);
+		}
+		for (int i = 0; i < 12; i++) {
+			m->u.set_keys.tx_iv[i] = (uint8_t)(0x50 + i);
+			m->u.set_keys.rx_iv[i] = (uint8_t)(0xd0 + i);
+		}
 		break;
 	case PFS_MSG_READY:
 		m->u.ready = (struct pfs_msg_ready){ .layout_version = 1,

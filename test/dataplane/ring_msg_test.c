@@ -71,6 +71,24 @@ PFS_TEST(decoded_fields_hold_the_values_sent)
 	CHECK_EQ(pfs_msg_decode(buf, n, &back), 0);
 	CHECK_EQ(back.u.session_state.error, -10019);
 	CHECK_EQ(back.u.session_state.state, PFS_SSTATE_FAILED);
+
+	sample_msg(PFS_MSG_SET_KEYS, &m);
+	CHECK_EQ(pfs_msg_encode(&m, buf, sizeof(buf), &n), 0);
+	CHECK_EQ(n, 4 + 8 + 2 * (PFS_MSG_KEY_BYTES + PFS_MSG_IV_BYTES));
+	CHECK_EQ(pfs_msg_decode(buf, n, &back), 0);
+	CHECK(back.u.set_keys.session_id == 42);
+	CHECK(memcmp(back.u.set_keys.tx_key, m.u.set_keys.tx_key, PFS_MSG_KEY_BYTES) == 0);
+	CHECK(memcmp(back.u.set_keys.tx_iv, m.u.set_keys.tx_iv, PFS_MSG_IV_BYTES) == 0);
+	CHECK(memcmp(back.u.set_keys.rx_key, m.u.set_keys.rx_key, PFS_MSG_KEY_BYTES) == 0);
+	CHECK(memcmp(back.u.set_keys.rx_iv, m.u.set_keys.rx_iv, PFS_MSG_IV_BYTES) == 0);
+	/* the fields sit where docs/protocol.md says */
+	CHECK_EQ(buf[4], 42);
+	CHECK_EQ(buf[4 + 8], 0x10);
+	CHECK_EQ(buf[4 + 8 + 32], 0x50);
+	CHECK_EQ(buf[4 + 8 + 44], 0x90);
+	CHECK_EQ(buf[4 + 8 + 44 + 32], 0xd0);
+	CHECK_EQ(pfs_msg_is_command(PFS_MSG_SET_KEYS), 1);
+	CHECK(strcmp(pfs_msg_name(PFS_MSG_SET_KEYS), "SET_KEYS") == 0);
 }
 
 PFS_TEST(every_truncation_of_every_message_is_truncated)
@@ -104,7 +122,7 @@ PFS_TEST(trailing_bytes_unknown_types_and_versions_are_refused)
 	buf[n] = 0;
 	CHECK_EQ(pfs_msg_decode(buf, n + 1, &m), PFS_ERR_MALFORMED);
 
-	static const uint16_t unknown[] = { 0, 7, 0x80, 0x87, 0xffff };
+	static const uint16_t unknown[] = { 0, 8, 0x80, 0x87, 0xffff };
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		uint8_t b[12] = { (uint8_t)unknown[i], (uint8_t)(unknown[i] >> 8), 1, 0 };
 		CHECK_EQ(pfs_msg_decode(b, sizeof(b), &m), PFS_ERR_MALFORMED);
@@ -182,6 +200,42 @@ PFS_TEST(hostile_field_values_are_refused_with_the_right_error)
 	/* READY with more workers than a region has */
 	uint8_t workers[4] = { PFS_REGION_WORKERS_MAX + 1, 0, 0, 0 };
 	CHECK_EQ(decode_edited(PFS_MSG_READY, 8, workers, 4), PFS_ERR_LIMIT);
+}
+
+PFS_TEST(set_keys_with_a_key_of_zeros_is_refused_both_ways_and_never_read_past_its_end)
+{
+	static const uint8_t zeros[PFS_MSG_KEY_BYTES];
+	struct pfs_msg m;
+	size_t n;
+
+	/* a key of zeros is a key nobody set: the encoder refuses to write it */
+	sample_msg(PFS_MSG_SET_KEYS, &m);
+	memset(m.u.set_keys.tx_key, 0, sizeof(m.u.set_keys.tx_key));
+	CHECK_EQ(pfs_msg_encode(&m, buf, sizeof(buf), &n), PFS_ERR_MALFORMED);
+	sample_msg(PFS_MSG_SET_KEYS, &m);
+	memset(m.u.set_keys.rx_key, 0, sizeof(m.u.set_keys.rx_key));
+	CHECK_EQ(pfs_msg_encode(&m, buf, sizeof(buf), &n), PFS_ERR_MALFORMED);
+	/* IVs of zeros are fine (the packet number makes the nonce) */
+	sample_msg(PFS_MSG_SET_KEYS, &m);
+	memset(m.u.set_keys.tx_iv, 0, sizeof(m.u.set_keys.tx_iv));
+	memset(m.u.set_keys.rx_iv, 0, sizeof(m.u.set_keys.rx_iv));
+	CHECK_EQ(pfs_msg_encode(&m, buf, sizeof(buf), &n), 0);
+	CHECK_EQ(pfs_msg_decode(buf, n, &m), 0);
+	/* and the decoder refuses the same made by hand */
+	CHECK_EQ(decode_edited(PFS_MSG_SET_KEYS, 4 + 8, zeros, sizeof(zeros)), PFS_ERR_MALFORMED);
+	CHECK_EQ(decode_edited(PFS_MSG_SET_KEYS, 4 + 8 + 44, zeros, sizeof(zeros)),
+		 PFS_ERR_MALFORMED);
+	/* one key byte set is a key */
+	uint8_t one[PFS_MSG_KEY_BYTES] = { 0 };
+	one[31] = 1;
+	CHECK_EQ(decode_edited(PFS_MSG_SET_KEYS, 4 + 8, one, sizeof(one)), 0);
+	/* a byte past the end, and a version this side does not speak */
+	sample_msg(PFS_MSG_SET_KEYS, &m);
+	CHECK_EQ(pfs_msg_encode(&m, buf, sizeof(buf), &n), 0);
+	buf[n] = 0;
+	CHECK_EQ(pfs_msg_decode(buf, n + 1, &m), PFS_ERR_MALFORMED);
+	buf[2] = 2;
+	CHECK_EQ(pfs_msg_decode(buf, n, &m), PFS_ERR_MSG_VERSION);
 }
 
 PFS_TEST(policy_rules_hold_in_both_directions)

@@ -828,4 +828,320 @@ PFS_TEST(packets_from_a_stranger_change_nothing)
 	free_peer(&b);
 }
 
+/* --- key rotation ------------------------------------------------------------ */
+
+/* The key and IV of generation gen of the direction side sends (generation
+ * 0: config()'s). */
+static void gen_key(int side, int gen, uint8_t key[PFS_AEAD_KEY_BYTES],
+		    uint8_t iv[PFS_AEAD_IV_BYTES])
+{
+	memset(key, 0x10 + side, PFS_AEAD_KEY_BYTES);
+	memset(iv, 0x20 + side, PFS_AEAD_IV_BYTES);
+	key[1] ^= (uint8_t)gen;
+	iv[1] ^= (uint8_t)gen;
+}
+
+/* p, the end on side, seals with generation txg and accepts generation rxg. */
+static int set_keys(struct peer *p, int side, int txg, int rxg)
+{
+	uint8_t tk[PFS_AEAD_KEY_BYTES], ti[PFS_AEAD_IV_BYTES];
+	uint8_t rk[PFS_AEAD_KEY_BYTES], ri[PFS_AEAD_IV_BYTES];
+
+	gen_key(side, txg, tk, ti);
+	gen_key(!side, rxg, rk, ri);
+	return pfs_session_update_keys(p->s, tk, ti, rk, ri);
+}
+
+enum order {
+	/* the controller's order (ts/daemon/daemon.ts): the initiator accepts
+	 * the new key, the other end accepts it and seals with it, then the
+	 * initiator seals with it — neither seals before the other accepts */
+	ORDER_PROTOCOL,
+	ORDER_AT_ONCE,	   /* both ends in the same instant */
+	ORDER_SENDER_FIRST /* careless: the initiator seals before the other accepts */
+};
+
+/* Rotates both ends to generation g, started by p[init], moving packets for
+ * step_ns between the steps. 0, or -1 if a step or the session failed. */
+static int rotate(struct peer *p[2], int init, int g, enum order order, uint64_t step_ns)
+{
+	struct peer *x = p[init], *y = p[!init];
+
+	switch (order) {
+	case ORDER_PROTOCOL:
+		if (set_keys(x, init, g - 1, g) || run(p[0], p[1], step_ns) == UINT64_MAX ||
+		    set_keys(y, !init, g, g) || run(p[0], p[1], step_ns) == UINT64_MAX)
+			return -1;
+		return set_keys(x, init, g, g) ? -1 : 0;
+	case ORDER_AT_ONCE:
+		return set_keys(x, init, g, g) || set_keys(y, !init, g, g) ? -1 : 0;
+	default:
+		if (set_keys(x, init, g, g) || run(p[0], p[1], step_ns) == UINT64_MAX)
+			return -1;
+		return set_keys(y, !init, g, g) ? -1 : 0;
+	}
+}
+
+/* Streams both ways, keys rotated `rotations` times while they run (in the
+ * orders given, cycling, the initiator alternating). ok: both arrived intact
+ * and committed, each rotation happened mid-transfer, no session failed. */
+static void rotating_transfer(const struct pfs_fault_config *f, const enum order *orders,
+			      int norders, int rotations, int *ok, struct peer *a, struct peer *b)
+{
+	/* 100 MB/s each way: 4 MiB take ~40 ms, a rotation's steps 0.6 ms */
+	struct pfs_session_policy pol = { .window_blocks = 16,
+					  .cc = PFS_CC_FIXED,
+					  .fixed_rate = 100000000 };
+	struct pfs_io *ia, *ib;
+	struct peer *p[2] = { a, b };
+	size_t size = 4u << 20;
+	uint8_t *da = malloc(size), *db = malloc(size);
+	char err[256];
+	uint64_t id;
+
+	*ok = 0;
+	setup_keys();
+	rng_seed(2024);
+	make_data(da, size);
+	make_data(db, size);
+	if (link_pair(&ia, &ib, f) || make_peer(a, 0, ia) || make_peer(b, 1, ib) ||
+	    pfs_session_set_policy(a->s, &pol, err, sizeof(err)) ||
+	    pfs_session_set_policy(b->s, &pol, err, sizeof(err)) ||
+	    pfs_session_send_stream(a->s, da, size, "a-to-b", &id) ||
+	    pfs_session_send_stream(b->s, db, size, "b-to-a", &id))
+		goto out;
+	for (int g = 1; g <= rotations; g++) {
+		uint64_t want = size * (uint64_t)g / (rotations + 1);
+		for (int k = 0; k < 10000 && b->rs[0].written < want; k++)
+			if (run(a, b, 100 * US) == UINT64_MAX)
+				goto out;
+		if (b->rs[0].finished || a->rs[0].finished) {
+			fprintf(stderr, "rotation %d would not be mid-transfer\n", g);
+			goto out;
+		}
+		if (rotate(p, g % 2, g, orders[g % norders], 300 * US))
+			goto out;
+	}
+	if (run(a, b, 120ull * 1000000000) == UINT64_MAX)
+		goto out;
+	*ok = received(b, 0, da, size) && received(a, 0, db, size) && a->sent_status[0] == 0 &&
+	      b->sent_status[0] == 0 && !a->bad_write && !b->bad_write;
+out:
+	free(da);
+	free(db);
+}
+
+PFS_TEST(keys_rotated_on_both_sides_mid_transfer_over_a_lossy_reordering_link_lose_nothing)
+{
+	struct pfs_fault_config f = { .seed = 31,
+				      .loss_ppm = 50000,
+				      .reorder_ppm = 50000,
+				      .reorder_depth = 8,
+				      .duplicate_ppm = 10000,
+				      .corrupt_ppm = 5000,
+				      .jitter_ns = 200 * US };
+	static const enum order orders[] = { ORDER_PROTOCOL, ORDER_AT_ONCE, ORDER_SENDER_FIRST };
+	struct peer a, b;
+	int ok;
+
+	rotating_transfer(&f, orders, 3, 6, &ok, &a, &b);
+	CHECK(ok);
+	for (int k = 0; k < 2; k++) {
+		const struct pfs_session_stats *st = pfs_session_stats(k ? b.s : a.s);
+		printf("%s: %lu key updates, %lu packets opened by the next key, %lu by the "
+		       "retired one, %lu refused\n",
+		       k ? "b" : "a", (unsigned long)st->key_updates,
+		       (unsigned long)st->next_key_auth, (unsigned long)st->prev_key_auth,
+		       (unsigned long)st->auth_failed);
+		CHECK(st->key_updates >= 6);
+		CHECK(st->next_key_auth >= 1);
+	}
+	/* reordering delivered some packets of an old key after the new one */
+	CHECK(pfs_session_stats(a.s)->prev_key_auth + pfs_session_stats(b.s)->prev_key_auth > 0);
+	free_peer(&a);
+	free_peer(&b);
+}
+
+PFS_TEST(keys_rotated_in_the_controllers_order_cost_not_one_packet)
+{
+	static const enum order orders[] = { ORDER_PROTOCOL };
+	struct peer a, b;
+	int ok;
+
+	rotating_transfer(NULL, orders, 1, 5, &ok, &a, &b);
+	CHECK(ok);
+	for (int k = 0; k < 2; k++) {
+		const struct pfs_session_stats *st = pfs_session_stats(k ? b.s : a.s);
+		/* each end took every new key from the peer's first packet under it,
+		 * and no packet failed authentication, so none was resent for it */
+		CHECK_EQ(st->next_key_auth, 5);
+		CHECK_EQ(st->auth_failed, 0);
+		CHECK_EQ(st->pieces_retransmitted, 0);
+	}
+	/* the initiator installs twice (accept, then seal), the other end once */
+	CHECK_EQ(pfs_session_stats(a.s)->key_updates + pfs_session_stats(b.s)->key_updates, 15);
+	free_peer(&a);
+	free_peer(&b);
+}
+
+/* Asks p for its next packet, moving time on until it has one. */
+static int take_packet(struct peer *p, uint8_t *out, size_t *len)
+{
+	for (int k = 0; k < 100; k++) {
+		uint64_t wake;
+		if (pfs_session_next_packet(p->s, out, MTU, len, vclock, &wake))
+			return -1;
+		if (*len)
+			return 0;
+		vclock = wake > vclock ? wake : vclock + 1;
+	}
+	return -1;
+}
+
+PFS_TEST(a_straggler_under_the_retired_key_is_let_in_during_its_grace_and_refused_after)
+{
+	struct pfs_io *ia, *ib;
+	struct peer a, b, *p[2] = { &a, &b };
+	size_t size = 1u << 20, len[2];
+	uint8_t *data = malloc(size), held[2][MTU];
+	char err[256];
+	uint64_t id;
+
+	setup_keys();
+	rng_seed(8);
+	make_data(data, size);
+	CHECK_EQ(link_pair(&ia, &ib, NULL), 0);
+	CHECK_EQ(make_peer(&a, 0, ia), 0);
+	CHECK_EQ(make_peer(&b, 1, ib), 0);
+	/* 10 MB/s: a handful of packets per step below, far from a replay window */
+	struct pfs_session_policy pol = { .window_blocks = 16,
+					  .cc = PFS_CC_FIXED,
+					  .fixed_rate = 10000000 };
+	CHECK_EQ(pfs_session_set_policy(a.s, &pol, err, sizeof(err)), 0);
+	CHECK_EQ(pfs_session_send_stream(a.s, data, size, "s", &id), 0);
+	CHECK_EQ(run_until_written(&a, &b, size / 4), 0);
+	/* two packets sealed under generation 0 that the path holds back */
+	CHECK_EQ(take_packet(&a, held[0], &len[0]), 0);
+	CHECK_EQ(take_packet(&a, held[1], &len[1]), 0);
+	CHECK_EQ(rotate(p, 0, 1, ORDER_PROTOCOL, 200 * US), 0);
+	for (int k = 0; k < 100 && !pfs_session_stats(b.s)->next_key_auth; k++)
+		CHECK(run(&a, &b, 50 * US) != UINT64_MAX);
+	CHECK_EQ(pfs_session_stats(b.s)->next_key_auth, 1);
+
+	/* the first arrives just after b took the new key: let in */
+	struct pfs_session_stats before = *pfs_session_stats(b.s);
+	CHECK_EQ(pfs_session_on_packet(b.s, held[0], len[0], vclock), 0);
+	CHECK_EQ(pfs_session_stats(b.s)->packets_received, before.packets_received + 1);
+	CHECK_EQ(pfs_session_stats(b.s)->prev_key_auth, before.prev_key_auth + 1);
+	CHECK_EQ(pfs_session_stats(b.s)->auth_failed, before.auth_failed);
+
+	/* the stream completes under the new key; long after, the second is
+	 * refused: the retired key is gone */
+	CHECK(run(&a, &b, 60ull * 1000000000) != UINT64_MAX);
+	CHECK(received(&b, 0, data, size));
+	vclock += PFS_SESSION_KEY_GRACE_MAX_NS + 1;
+	before = *pfs_session_stats(b.s);
+	CHECK_EQ(pfs_session_on_packet(b.s, held[1], len[1], vclock), 0);
+	CHECK_EQ(pfs_session_stats(b.s)->auth_failed, before.auth_failed + 1);
+	CHECK_EQ(pfs_session_stats(b.s)->packets_received, before.packets_received);
+	CHECK_EQ(pfs_session_stats(b.s)->prev_key_auth, before.prev_key_auth);
+	free(data);
+	free_peer(&a);
+	free_peer(&b);
+}
+
+/* A PING packet from side to the other, sealed under generation gen. */
+static size_t forge(int side, int gen, uint64_t pn, uint8_t *out)
+{
+	uint8_t key[PFS_AEAD_KEY_BYTES], iv[PFS_AEAD_IV_BYTES], ping[1];
+	struct pfs_packet_header h = { PFS_PACKET_DATA, 100 + !side, pn };
+	struct pfs_aead k;
+	size_t n = 0;
+
+	gen_key(side, gen, key, iv);
+	pfs_frame_put_simple(ping, sizeof(ping), PFS_FR_PING);
+	if (pfs_aead_init(&k, PFS_AEAD_AUTO, key, iv) ||
+	    pfs_packet_seal(&k, &h, ping, sizeof(ping), out, MTU, &n))
+		n = 0;
+	pfs_aead_wipe(&k);
+	return n;
+}
+
+/* b receives a's packet of generation gen and number pn; returns 1 if it was
+ * let in (counted as received), 0 if not. */
+static int let_in(struct peer *b, int gen, uint64_t pn)
+{
+	uint8_t pkt[MTU];
+	uint64_t got = pfs_session_stats(b->s)->packets_received;
+	size_t n = forge(0, gen, pn, pkt);
+
+	if (!n || pfs_session_on_packet(b->s, pkt, n, 1000 + pn) != 0)
+		return -1;
+	return pfs_session_stats(b->s)->packets_received == got + 1;
+}
+
+PFS_TEST(an_update_before_the_last_was_used_keeps_every_key_the_peer_may_hold)
+{
+	struct pfs_io *ia, *ib;
+	struct peer a, b;
+	const struct pfs_session_stats *st;
+	uint8_t junk[MTU], k[PFS_AEAD_KEY_BYTES] = { 1 }, iv[PFS_AEAD_IV_BYTES] = { 0 };
+
+	setup_keys();
+	CHECK_EQ(link_pair(&ia, &ib, NULL), 0);
+	CHECK_EQ(make_peer(&a, 0, ia), 0);
+	CHECK_EQ(make_peer(&b, 1, ib), 0);
+	st = pfs_session_stats(b.s);
+	CHECK_EQ(pfs_session_update_keys(b.s, NULL, iv, k, iv), PFS_ERR_INVALID_ARG);
+	CHECK_EQ(let_in(&b, 0, 10), 1);
+	/* generation 1 installed, and 2 before a packet of 1 arrived: 1 is
+	 * taken as current, 0 retired, 2 next */
+	CHECK_EQ(set_keys(&b, 1, 0, 1), 0);
+	CHECK_EQ(set_keys(&b, 1, 0, 2), 0);
+	CHECK_EQ(st->key_updates, 2);
+
+	/* strangers change nothing, with three keys to try */
+	fill_random(junk, sizeof(junk));
+	CHECK_EQ(pfs_session_on_packet(b.s, junk, sizeof(junk), 1), 0);
+	CHECK_EQ(let_in(&b, 3, 11), 0); /* a generation not installed */
+	CHECK_EQ(let_in(&b, 0x55, 12), 0);
+	CHECK_EQ(st->auth_failed, 2);
+	CHECK_EQ(st->foreign_cid, 1);
+	CHECK_EQ(st->packets_received, 1);
+	CHECK_EQ(st->next_key_auth + st->prev_key_auth, 0);
+
+	/* every key a may still use is let in; 2 becomes current, 1 retired,
+	 * 0 (retired before) wiped at once */
+	CHECK_EQ(let_in(&b, 1, 20), 1);
+	CHECK_EQ(let_in(&b, 0, 21), 1);
+	CHECK_EQ(st->prev_key_auth, 1);
+	CHECK_EQ(let_in(&b, 2, 22), 1);
+	CHECK_EQ(st->next_key_auth, 1);
+	CHECK_EQ(let_in(&b, 0, 23), 0);
+	CHECK_EQ(st->auth_failed, 3);
+	CHECK_EQ(let_in(&b, 1, 19), 1); /* a straggler under the retired key */
+	CHECK_EQ(st->prev_key_auth, 2);
+
+	/* the key in place again changes nothing on the receive side */
+	CHECK_EQ(set_keys(&b, 1, 1, 2), 0);
+	CHECK_EQ(st->key_updates, 3);
+	CHECK_EQ(let_in(&b, 2, 24), 1);
+	CHECK_EQ(let_in(&b, 1, 18), 1);
+	CHECK_EQ(st->next_key_auth, 1);
+	CHECK_EQ(st->prev_key_auth, 3);
+	CHECK_EQ(let_in(&b, 2, 24), 0); /* replayed */
+	CHECK_EQ(st->replayed, 1);
+
+	/* once the window is PFS_REPLAY_WINDOW numbers past the first packet of
+	 * the new key, the retired key is wiped: an old number fails
+	 * authentication instead of reaching the replay check */
+	CHECK_EQ(let_in(&b, 2, 22 + PFS_REPLAY_WINDOW), 1);
+	uint64_t failed = st->auth_failed, replayed = st->replayed;
+	CHECK_EQ(let_in(&b, 1, 30 + PFS_REPLAY_WINDOW / 2), 0);
+	CHECK_EQ(st->auth_failed, failed + 1);
+	CHECK_EQ(st->replayed, replayed);
+	free_peer(&a);
+	free_peer(&b);
+}
+
 PFS_TEST_MAIN()

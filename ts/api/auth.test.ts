@@ -74,6 +74,7 @@ describe("bearer token authentication", () => {
       ["DELETE", "/v1/peers/alpha"],
       ["GET", "/v1/sessions"],
       ["PUT", "/v1/sessions/alpha/policy"],
+      ["POST", "/v1/sessions/alpha/rekey"],
       ["GET", "/v1/transfers"],
       ["POST", "/v1/transfers"],
       ["GET", "/v1/transfers/1"],

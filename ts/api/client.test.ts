@@ -43,6 +43,7 @@ describe("ApiClient against a server", () => {
     expect((await api.peers()).map((p) => p.name)).toEqual(["alpha"]);
     expect((await api.sessions())[0]?.peer).toBe("alpha");
     expect((await api.setPolicy("alpha", { windowBlocks: 64 })).policy.windowBlocks).toBe(64);
+    expect((await api.rekey("alpha")).keyGeneration).toBe(1);
     const t = await api.send({ sources: ["/data/a.bin"], peer: "alpha", dest: "in" });
     expect(t.state).toBe("queued");
     expect((await api.transfer(t.id)).id).toBe(t.id);

@@ -203,6 +203,9 @@ export class ApiClient {
   setPolicy(peer: string, policy: Partial<Policy>): Promise<SessionInfo> {
     return this.json("PUT", `/v1/sessions/${encodeURIComponent(peer)}/policy`, policy);
   }
+  rekey(peer: string): Promise<SessionInfo> {
+    return this.json("POST", `/v1/sessions/${encodeURIComponent(peer)}/rekey`);
+  }
   async transfers(filter: { peer?: string; state?: TransferState } = {}): Promise<TransferInfo[]> {
     const q = new URLSearchParams();
     if (filter.peer !== undefined) q.set("peer", filter.peer);

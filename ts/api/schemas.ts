@@ -116,6 +116,13 @@ export const SessionInfo = obj({
   state: SessionState,
   error: Type.Optional(ErrorInfo),
   policy: Policy,
+  keyGeneration: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description: "data-plane key generation: 0 = the session's first keys, +1 per rotation",
+    }),
+  ),
+  keysRotatedAt: Type.Optional(Timestamp),
 });
 
 const TransferState = StringEnum(["queued", "running", "done", "failed", "cancelled"]);

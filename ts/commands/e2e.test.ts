@@ -101,108 +101,114 @@ async function until<T>(f: () => Promise<T | undefined>, ms = 20000): Promise<T>
   }
 }
 
-describe.skipIf(!existsSync(cli))("pfs-dp end to end: two nodes on loopback", () => {
-  let base: string, a: Node, b: Node;
-  const tree: [string, Buffer][] = [
-    ["photos/one.jpg", randomBytes(700_000)],
-    ["photos/raw/two.cr3", randomBytes(2_100_000)],
-    ["notes.txt", Buffer.from("PacketFS end to end\n".repeat(500))],
-  ];
+describe.skipIf(!existsSync(cli))(
+  "pfs-dp end to end: two nodes on loopback",
+  { timeout: 60000 },
+  () => {
+    let base: string, a: Node, b: Node;
+    const tree: [string, Buffer][] = [
+      ["photos/one.jpg", randomBytes(700_000)],
+      ["photos/raw/two.cr3", randomBytes(2_100_000)],
+      ["notes.txt", Buffer.from("PacketFS end to end\n".repeat(500))],
+    ];
 
-  beforeAll(async () => {
-    base = mkdtempSync(join(tmpdir(), "pfs-e2e-"));
-    for (const [rel, data] of tree) {
-      mkdirSync(join(base, "src/album", rel, ".."), { recursive: true });
-      writeFileSync(join(base, "src/album", rel), data);
-    }
-    a = await init(base, "alpha");
-    b = await init(base, "beta");
-    await pfs(a, "peers", "add", "beta", `127.0.0.1:${b.control}`, "--key", b.fingerprint);
-    await pfs(b, "peers", "add", "alpha", `127.0.0.1:${a.control}`, "--key", a.fingerprint);
-    const started = await start(a);
-    expect(started.stdout).toContain(a.fingerprint);
-    await start(b);
-    await until(async () =>
-      (await client(a).sessions()).find((s) => s.peer === "beta" && s.state === "up"),
-    );
-  }, 60000);
-
-  afterAll(async () => {
-    for (const n of [a, b]) if (n) await pfs(n, "stop").catch(() => undefined);
-    if (base) rmSync(base, { recursive: true, force: true });
-  }, 60000);
-
-  it("status shows the node's key, its data plane and the peer's session", async () => {
-    const { stdout } = await pfs(a, "status");
-    expect(stdout).toContain(a.fingerprint);
-    expect(stdout).toMatch(/data plane running/);
-    expect(stdout).toMatch(/beta\s+up/);
-  });
-
-  it("sends a tree through the CLI: files identical, a summary that says what it cost", async () => {
-    const { stdout } = await pfs(a, "send", join(base, "src/album"), "beta:inbox");
-    expect(stdout).toMatch(/^sent: /);
-    expect(stdout).toMatch(/files\s+3 of 3/);
-    expect(stdout).toMatch(/verified\s+yes/);
-    for (const [rel, data] of tree) {
-      expect(readFileSync(join(b.dir, "received/inbox/album", rel)).equals(data), rel).toBe(true);
-    }
-  });
-
-  it("sends the same tree through REST: it travels as pointers, and metrics count it", async () => {
-    const api = client(a);
-    const t = await api.send({ sources: [join(base, "src/album")], peer: "beta", dest: "again" });
-    const done = await until(async () => {
-      const x = await api.transfer(t.id);
-      return x.state === "done" || x.state === "failed" ? x : undefined;
-    });
-    expect(done.state, JSON.stringify(done)).toBe("done");
-    expect(done.wireBytes).toBeLessThan(done.bytesDone / 20);
-    for (const [rel, data] of tree) {
-      expect(readFileSync(join(b.dir, "received/again/album", rel)).equals(data), rel).toBe(true);
-    }
-    const metricsB = await until(async () => {
-      const m = await client(b).metrics();
-      return /packetfs_files_committed_total\{peer="alpha"\} 6\b/.test(m) ? m : undefined;
-    });
-    expect(metricsB).toMatch(/packetfs_dataplane_up 1/);
-    const metricsA = await client(a).metrics();
-    const ptr = /packetfs_pointer_bytes_total\{peer="beta",direction="sent"\} (\d+)/.exec(metricsA);
-    expect(Number(ptr?.[1])).toBeGreaterThan(2_000_000);
-  });
-
-  it("refuses an impostor whose key beta never pinned, and nothing is written", async () => {
-    const m = await init(base, "mallory");
-    await pfs(m, "peers", "add", "beta", `127.0.0.1:${b.control}`, "--key", b.fingerprint);
-    await start(m);
-    try {
-      await pfs(m, "send", join(base, "src/album"), "beta:evil", "--no-wait").catch(
-        () => undefined,
+    beforeAll(async () => {
+      base = mkdtempSync(join(tmpdir(), "pfs-e2e-"));
+      for (const [rel, data] of tree) {
+        mkdirSync(join(base, "src/album", rel, ".."), { recursive: true });
+        writeFileSync(join(base, "src/album", rel), data);
+      }
+      a = await init(base, "alpha");
+      b = await init(base, "beta");
+      await pfs(a, "peers", "add", "beta", `127.0.0.1:${b.control}`, "--key", b.fingerprint);
+      await pfs(b, "peers", "add", "alpha", `127.0.0.1:${a.control}`, "--key", a.fingerprint);
+      const started = await start(a);
+      expect(started.stdout).toContain(a.fingerprint);
+      await start(b);
+      await until(async () =>
+        (await client(a).sessions()).find((s) => s.peer === "beta" && s.state === "up"),
       );
-      const log = await until(async () => {
-        const text = readFileSync(join(b.dir, "state/daemon.log"), "utf8");
-        return text.includes(`${m.fingerprint} is not pinned`) ? text : undefined;
-      });
-      expect(log).toBeTruthy();
-      expect(readdirSync(join(b.dir, "received"))).not.toContain("evil");
-      expect((await client(m).sessions()).filter((s) => s.state === "up")).toEqual([]);
-    } finally {
-      await pfs(m, "stop");
-    }
-  }, 40000);
+    }, 60000);
 
-  it("bad input to the CLI is refused with a clear message and changes nothing", async () => {
-    await expect(pfs(a, "send", join(base, "src/album"), "beta:../out")).rejects.toMatchObject({
-      stderr: expect.stringMatching(/relative to the peer's receive root/),
+    afterAll(async () => {
+      for (const n of [a, b]) if (n) await pfs(n, "stop").catch(() => undefined);
+      if (base) rmSync(base, { recursive: true, force: true });
+    }, 60000);
+
+    it("status shows the node's key, its data plane and the peer's session", async () => {
+      const { stdout } = await pfs(a, "status");
+      expect(stdout).toContain(a.fingerprint);
+      expect(stdout).toMatch(/data plane running/);
+      expect(stdout).toMatch(/beta\s+up/);
     });
-    await expect(pfs(a, "send", join(base, "nope"), "beta")).rejects.toMatchObject({
-      stderr: expect.stringMatching(/no such file or directory/),
+
+    it("sends a tree through the CLI: files identical, a summary that says what it cost", async () => {
+      const { stdout } = await pfs(a, "send", join(base, "src/album"), "beta:inbox");
+      expect(stdout).toMatch(/^sent: /);
+      expect(stdout).toMatch(/files\s+3 of 3/);
+      expect(stdout).toMatch(/verified\s+yes/);
+      for (const [rel, data] of tree) {
+        expect(readFileSync(join(b.dir, "received/inbox/album", rel)).equals(data), rel).toBe(true);
+      }
     });
-    await expect(pfs(a, "send", join(base, "src/album"), "nobody")).rejects.toMatchObject({
-      stderr: expect.stringMatching(/no peer named nobody/),
+
+    it("sends the same tree through REST: it travels as pointers, and metrics count it", async () => {
+      const api = client(a);
+      const t = await api.send({ sources: [join(base, "src/album")], peer: "beta", dest: "again" });
+      const done = await until(async () => {
+        const x = await api.transfer(t.id);
+        return x.state === "done" || x.state === "failed" ? x : undefined;
+      });
+      expect(done.state, JSON.stringify(done)).toBe("done");
+      expect(done.wireBytes).toBeLessThan(done.bytesDone / 20);
+      for (const [rel, data] of tree) {
+        expect(readFileSync(join(b.dir, "received/again/album", rel)).equals(data), rel).toBe(true);
+      }
+      const metricsB = await until(async () => {
+        const m = await client(b).metrics();
+        return /packetfs_files_committed_total\{peer="alpha"\} 6\b/.test(m) ? m : undefined;
+      });
+      expect(metricsB).toMatch(/packetfs_dataplane_up 1/);
+      const metricsA = await client(a).metrics();
+      const ptr = /packetfs_pointer_bytes_total\{peer="beta",direction="sent"\} (\d+)/.exec(
+        metricsA,
+      );
+      expect(Number(ptr?.[1])).toBeGreaterThan(2_000_000);
     });
-    await expect(pfs(a, "start", "--backend", "xdp", "--iface", "lo")).rejects.toMatchObject({
-      stderr: expect.stringMatching(/already runs|AF_XDP/),
+
+    it("refuses an impostor whose key beta never pinned, and nothing is written", async () => {
+      const m = await init(base, "mallory");
+      await pfs(m, "peers", "add", "beta", `127.0.0.1:${b.control}`, "--key", b.fingerprint);
+      await start(m);
+      try {
+        await pfs(m, "send", join(base, "src/album"), "beta:evil", "--no-wait").catch(
+          () => undefined,
+        );
+        const log = await until(async () => {
+          const text = readFileSync(join(b.dir, "state/daemon.log"), "utf8");
+          return text.includes(`${m.fingerprint} is not pinned`) ? text : undefined;
+        });
+        expect(log).toBeTruthy();
+        expect(readdirSync(join(b.dir, "received"))).not.toContain("evil");
+        expect((await client(m).sessions()).filter((s) => s.state === "up")).toEqual([]);
+      } finally {
+        await pfs(m, "stop");
+      }
+    }, 40000);
+
+    it("bad input to the CLI is refused with a clear message and changes nothing", async () => {
+      await expect(pfs(a, "send", join(base, "src/album"), "beta:../out")).rejects.toMatchObject({
+        stderr: expect.stringMatching(/relative to the peer's receive root/),
+      });
+      await expect(pfs(a, "send", join(base, "nope"), "beta")).rejects.toMatchObject({
+        stderr: expect.stringMatching(/no such file or directory/),
+      });
+      await expect(pfs(a, "send", join(base, "src/album"), "nobody")).rejects.toMatchObject({
+        stderr: expect.stringMatching(/no peer named nobody/),
+      });
+      await expect(pfs(a, "start", "--backend", "xdp", "--iface", "lo")).rejects.toMatchObject({
+        stderr: expect.stringMatching(/already runs|AF_XDP/),
+      });
     });
-  });
-});
+  },
+);

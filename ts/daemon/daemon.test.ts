@@ -1,7 +1,8 @@
 /**
  * Two daemons on this machine (each with its own data plane, control channel,
  * keys and directories) pin each other's keys and move a directory tree; an
- * impostor with an unpinned key is refused; a data plane killed mid-transfer is
+ * impostor with an unpinned key is refused; data-plane keys are rotated
+ * mid-transfer without a lost packet; a data plane killed mid-transfer is
  * restarted and the transfer completes with identical bytes.
  */
 
@@ -138,7 +139,7 @@ async function until<T>(f: () => T | undefined, ms = 20000): Promise<T> {
   }
 }
 
-describe("two daemons", () => {
+describe("two daemons", { timeout: 60000 }, () => {
   let base: string, a: Node, b: Node;
   const tree: [string, Buffer][] = [
     ["tree/a.bin", randomBytes(1 << 20)],
@@ -215,6 +216,55 @@ describe("two daemons", () => {
       }),
     ).rejects.toMatchObject({ code: "PFS_ERR_PEER_UNTRUSTED" });
   });
+
+  it("rotates the data-plane keys twice mid-transfer; the transfer arrives intact, the session stays up", async () => {
+    const session = (n: Node, peer: string) => n.daemon.sessions().find((s) => s.peer === peer)!;
+    const authFailures = (n: Node, id: string) =>
+      n.daemon.counters()?.sessions.find((s) => s.sessionId === BigInt(id))?.counters
+        .authFailures ?? -1;
+    const before = { a: session(a, "beta"), b: session(b, "alpha") };
+    const failedBefore = { a: authFailures(a, before.a.id), b: authFailures(b, before.b.id) };
+    // 4 MB/s: the 8 MiB take about two seconds, time enough for two rotations
+    await a.daemon.setPolicy("beta", { rateCap: 4_000_000 });
+    const data = randomBytes(8 << 20);
+    writeFileSync(join(base, "src/rekey.bin"), data);
+    const t = await a.daemon.send({
+      sources: [join(base, "src/rekey.bin")],
+      peer: "beta",
+      dest: "rekey",
+    });
+    await until(() => (a.daemon.transfer(t.id)?.state === "running" ? true : undefined));
+    await new Promise((r) => setTimeout(r, 200));
+    const gen = before.a.keyGeneration ?? 0;
+    expect(before.b.keyGeneration ?? 0).toBe(gen);
+    // once started by the sender's end, once by the receiver's
+    expect((await a.daemon.rekey("beta")).keyGeneration).toBe(gen + 1);
+    expect((await b.daemon.rekey("alpha")).keyGeneration).toBe(gen + 2);
+    // both ends at once: the dialler's rotation goes on, the other end completes it
+    const both = await Promise.all([a.daemon.rekey("beta"), b.daemon.rekey("alpha")]);
+    expect(both.map((s) => s.keyGeneration)).toEqual([gen + 3, gen + 3]);
+    // one at a time on one end
+    const [x, y] = await Promise.allSettled([a.daemon.rekey("beta"), a.daemon.rekey("beta")]);
+    expect(x).toMatchObject({ status: "fulfilled", value: { keyGeneration: gen + 4 } });
+    expect(y).toMatchObject({ status: "rejected", reason: { code: "PFS_ERR_CONFLICT" } });
+    expect(a.daemon.transfer(t.id)?.state).toBe("running");
+
+    const done = await a.daemon.settled(t.id);
+    expect(done.state, JSON.stringify(done)).toBe("done");
+    expect(readFileSync(join(b.dir, "in/rekey/rekey.bin")).equals(data)).toBe(true);
+    // the same sessions throughout, both ends on the same generation
+    const after = { a: session(a, "beta"), b: session(b, "alpha") };
+    expect(after.a).toMatchObject({ id: before.a.id, state: "up", keyGeneration: gen + 4 });
+    expect(after.b).toMatchObject({ id: before.b.id, state: "up", keyGeneration: gen + 4 });
+    for (const n of [a, b]) {
+      expect(n.logs.filter((l) => l.includes("keys rotated to generation")).length).toBe(4);
+    }
+    // and not one packet failed authentication on either end across the switches
+    await new Promise((r) => setTimeout(r, 50)); // counters are published every 10 ms
+    expect(authFailures(a, after.a.id)).toBe(failedBefore.a);
+    expect(authFailures(b, after.b.id)).toBe(failedBefore.b);
+    await a.daemon.setPolicy("beta", { rateCap: 0 });
+  }, 30000);
 
   it("restarts a data plane killed mid-transfer and the transfer completes intact", async () => {
     const big = randomBytes(96 << 20);

@@ -21,7 +21,7 @@
 import { statSync, statfsSync } from "node:fs";
 import type { Server } from "node:tls";
 
-import { PfsError } from "../errors.js";
+import { PfsError, type PfsErrorCode, codeFromC } from "../errors.js";
 import type { CounterSnapshot } from "../dataplane/counters.js";
 import type { Command, Event } from "../dataplane/messages.js";
 import { type Channel, type ChannelIdentity, dial, listen } from "./channel.js";
@@ -53,6 +53,8 @@ export interface DaemonSettings {
     binary?: string;
   };
   policy: Policy;
+  /** seconds between scheduled data-plane key rotations (default 3600; 0 = none) */
+  keyRotationSeconds?: number;
 }
 
 export interface PeerSource {
@@ -105,6 +107,57 @@ interface Transfer {
   /** sender: the offer was accepted (the receiver is ready for it) */
   accepted?: boolean;
   waiters: ((t: TransferInfo) => void)[];
+  /** receiver: the sender finished; waiting for this many files to be reported here */
+  pendingFiles?: number;
+  pendingEnd?: (() => void) | undefined;
+}
+
+// --- key rotation: types and limits -----------------------------------------------------
+
+/** how long a data plane may take to confirm SET_KEYS, and the peer to answer "rekey" */
+const KEYS_ACK_MS = 5000;
+const REKEY_ANSWER_MS = 10000;
+
+interface DirectionKeys {
+  key: Uint8Array;
+  iv: Uint8Array;
+}
+
+interface KeysAck {
+  resolve: () => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** The peer's answer to a rotation started here. */
+interface RekeyAnswer {
+  /** it refused (generations differ, no session there), or the session ended */
+  error?: string;
+  code?: PfsErrorCode;
+  /** both ends started it, the peer's goes on: complete it as the answering end */
+  yielded?: boolean;
+}
+
+interface Rotation {
+  sessionId: bigint;
+  /** the generation both ends seal with (0: the session's first keys) */
+  gen: number;
+  rotatedAt?: string;
+  /** a rotation under way: its generation, whether this end started it */
+  busy?:
+    | { gen: number; initiator: boolean; answer?: (a: RekeyAnswer) => void; done: Promise<void> }
+    | undefined;
+  /** SET_KEYS sent and not yet confirmed, oldest first (the data plane answers in order) */
+  acks: KeysAck[];
+  timer?: NodeJS.Timeout;
+}
+
+function timed<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 function errorOf(code: number, message: string): { code: string; message: string } {
@@ -122,6 +175,8 @@ export class PfsDaemon implements Daemon {
   private nextTransfer = BigInt(Date.now()) * 1000n;
   private stopped = false;
   private blobCache = new Map<string, BlobStats>();
+  /** key rotation state per peer, for its live session (see "key rotation") */
+  private readonly rotations = new Map<string, Rotation>();
 
   constructor(
     private readonly s: DaemonSettings,
@@ -285,6 +340,10 @@ export class PfsDaemon implements Daemon {
         return this.onAnswer(m);
       case "finished":
         return this.onFinished(c, m);
+      case "rekey":
+        return this.onRekey(c, m);
+      case "rekeyed":
+        return this.onRekeyed(c, m);
       default:
         this.log.warn({ peer: c.peer }, `ignored an unknown control message type ${m.t}`);
     }
@@ -365,9 +424,11 @@ export class PfsDaemon implements Daemon {
       }`,
     );
     this.supervisor.send(cmd);
+    this.startRotations(c, sid);
   }
 
   private async dropSession(peer: string, why: string): Promise<void> {
+    this.stopRotations(peer, why);
     const st = this.peerState.get(peer);
     const sess = st?.session;
     if (!st || !sess) return;
@@ -415,6 +476,7 @@ export class PfsDaemon implements Daemon {
   private onEvent(e: Event): void {
     switch (e.type) {
       case "SESSION_STATE": {
+        this.keysAnswered(e);
         const peer = this.sessionsById.get(e.sessionId);
         const st = peer ? this.peerState.get(peer) : undefined;
         if (!peer || !st?.session || st.session.id !== e.sessionId) return;
@@ -459,6 +521,7 @@ export class PfsDaemon implements Daemon {
           id: t.info.id,
           status: e.status,
           message: e.message,
+          files: t.info.filesDone,
         });
         return;
       }
@@ -470,6 +533,11 @@ export class PfsDaemon implements Daemon {
           if (t.info.dest === "" || e.path.startsWith(`${t.info.dest}/`)) {
             t.info.filesDone++;
             t.info.bytesDone += e.size;
+            if (t.pendingEnd && t.info.filesDone >= (t.pendingFiles ?? 0)) {
+              const end = t.pendingEnd;
+              t.pendingEnd = undefined;
+              end();
+            }
             break;
           }
         }
@@ -649,7 +717,281 @@ export class PfsDaemon implements Daemon {
     const t = this.transfersById.get(String(m.id));
     if (!t || t.info.direction !== "receive" || t.info.peer !== c.peer) return;
     const status = typeof m.status === "number" ? m.status : -10016;
-    this.finish(t, status === 0 ? "done" : "failed", status, String(m.message ?? ""));
+    const files = typeof m.files === "number" ? m.files : 0;
+    const end = () =>
+      this.finish(t, status === 0 ? "done" : "failed", status, String(m.message ?? ""));
+    // the sender's word can overtake our data plane's file events: finish
+    // once as many files arrived here as it says it sent (or after 5 s)
+    if (status !== 0 || t.info.filesDone >= files) return end();
+    t.pendingFiles = files;
+    t.pendingEnd = end;
+    setTimeout(() => {
+      if (t.pendingEnd === end) {
+        t.pendingEnd = undefined;
+        end();
+      }
+    }, 5000).unref();
+  }
+
+  // --- key rotation ---------------------------------------------------------------------
+  //
+  // The data-plane keys of a running session are replaced on a schedule
+  // (keyRotationSeconds after the session began or last rotated) and on demand
+  // (rekey()). Generation g's keys come from the channel's TLS exporter like the
+  // session's first ones (generation 0, setUpSession), with the context
+  // `${PROTOCOL}/rekey/${g}` and the same layout, so they never travel. Either
+  // end may start a rotation:
+  //
+  //   initiator                                      the other end
+  //   SET_KEYS(seal g-1, accept g)
+  //   ---- {t:"rekey", gen: g} --------------------->
+  //                                                  SET_KEYS(seal g, accept g)
+  //   <------------------- {t:"rekeyed", gen: g} ----
+  //   SET_KEYS(seal g, accept g)
+  //
+  // Why no packet is lost, whatever the order in which the ends switch: the
+  // data plane tries each packet under its current key, then under the next one
+  // (the first packet that opens under it makes it current), then under the
+  // retired one for a grace period (dataplane/session.h). So from the moment an
+  // end has installed generation g, packets under g-1 and under g both get in,
+  // in whatever order the path delivers them; and each end here starts sealing
+  // with g only after the other end's data plane has confirmed that it accepts
+  // g (each SET_KEYS is confirmed by a SESSION_STATE whose message begins
+  // "keys" before the next step). Packet numbers run on across keys, so no nonce
+  // repeats; transfers never pause.
+  //
+  // When both ends start the same generation at once, the one that dialled the
+  // channel goes on and the other completes it as the answering end. A rotation
+  // asked for while one is under way here is refused with PFS_ERR_CONFLICT (the
+  // schedule just waits for its next turn). A step that fails or is not answered
+  // in time closes the channel: the session is rebuilt with fresh keys and its
+  // transfers resume.
+
+  /** Rotates the data-plane keys of the session with a peer now. */
+  async rekey(peer: string): Promise<SessionInfo> {
+    this.peer(peer);
+    const st = this.peerState.get(peer);
+    const r = this.rotations.get(peer);
+    if (!st?.session || !st.channel || !r || r.sessionId !== st.session.id) {
+      throw new PfsError(
+        "PFS_ERR_NOT_FOUND",
+        `no session with ${peer} right now`,
+        "it comes up when the peer's daemon is reachable",
+      );
+    }
+    if (r.busy) {
+      throw new PfsError(
+        "PFS_ERR_CONFLICT",
+        `a key rotation with ${peer} (to generation ${r.busy.gen}) is under way`,
+        "retry in a moment: a rotation takes about one round trip",
+      );
+    }
+    await this.rotate(peer, st.channel, r, "on demand");
+    const info = this.sessions().find((x) => x.peer === peer);
+    if (!info) throw new PfsError("PFS_ERR_NOT_FOUND", `the session with ${peer} ended`);
+    return info;
+  }
+
+  /** Generation gen's keys for this end of the channel. */
+  private keysOf(c: Channel, gen: number): { tx: DirectionKeys; rx: DirectionKeys } {
+    // generation 0 is setUpSession's derivation (the exporter's output
+    // depends on the length asked for, so the same length)
+    const k =
+      gen === 0
+        ? c.derive("EXPORTER-packetfs-session", `${PROTOCOL}`, 2 * 44 + 32 + 2 * 8 + 2 * 8)
+        : c.derive("EXPORTER-packetfs-session", `${PROTOCOL}/rekey/${gen}`, 2 * 44);
+    const i2r = { key: k.subarray(0, 32), iv: k.subarray(32, 44) };
+    const r2i = { key: k.subarray(44, 76), iv: k.subarray(76, 88) };
+    return c.initiator ? { tx: i2r, rx: r2i } : { tx: r2i, rx: i2r };
+  }
+
+  /** The rotation state of the session a channel carries, if that session is live. */
+  private rotationOf(c: Channel): Rotation | undefined {
+    const st = this.peerState.get(c.peer);
+    const r = this.rotations.get(c.peer);
+    return r && st?.channel === c && st.session?.id === r.sessionId ? r : undefined;
+  }
+
+  /** A new session starts at generation 0, with its schedule. */
+  private startRotations(c: Channel, sessionId: bigint): void {
+    this.stopRotations(c.peer, "a new session replaced it");
+    const r: Rotation = { gen: 0, sessionId, acks: [] };
+    this.rotations.set(c.peer, r);
+    this.armRotation(c, r);
+  }
+
+  private stopRotations(peer: string, why: string): void {
+    const r = this.rotations.get(peer);
+    if (!r) return;
+    this.rotations.delete(peer);
+    clearTimeout(r.timer);
+    for (const a of r.acks.splice(0)) {
+      clearTimeout(a.timer);
+      a.reject(new PfsError("PFS_ERR_NOT_FOUND", `the session ended: ${why}`));
+    }
+    r.busy?.answer?.({ error: `the session ended: ${why}`, code: "PFS_ERR_NOT_FOUND" });
+  }
+
+  /** The next scheduled rotation. The end that accepted the channel waits a
+   * tenth longer, so with equal settings the dialler's comes first and resets
+   * both schedules (rather than the two starting the same one at once). */
+  private armRotation(c: Channel, r: Rotation): void {
+    clearTimeout(r.timer);
+    const seconds = this.s.keyRotationSeconds ?? 3600;
+    if (!(seconds > 0)) return;
+    const ms = Math.min(seconds * 1000 * (c.initiator ? 1 : 1.1), 2 ** 31 - 1);
+    r.timer = setTimeout(() => {
+      if (this.rotationOf(c) !== r) return;
+      if (r.busy) return this.armRotation(c, r);
+      this.rotate(c.peer, c, r, "scheduled").catch(() => {
+        /* logged, and the channel closed, by rotate() */
+      });
+    }, ms);
+    r.timer.unref();
+  }
+
+  /** Runs a rotation this end started (the protocol above). */
+  private async rotate(peer: string, c: Channel, r: Rotation, why: string): Promise<void> {
+    const gen = r.gen + 1;
+    let answer!: (a: RekeyAnswer) => void;
+    const answered = new Promise<RekeyAnswer>((resolve) => (answer = resolve));
+    let finish!: () => void;
+    r.busy = { gen, initiator: true, answer, done: new Promise((resolve) => (finish = resolve)) };
+    try {
+      const now = this.keysOf(c, r.gen);
+      const next = this.keysOf(c, gen);
+      await this.setKeys(r, now.tx, next.rx);
+      c.send({ t: "rekey", gen });
+      const a = await timed(answered, REKEY_ANSWER_MS, () => {
+        return new PfsError(
+          "PFS_ERR_PEER_UNREACHABLE",
+          `${peer} did not answer the key rotation to generation ${gen} within ${REKEY_ANSWER_MS} ms`,
+        );
+      });
+      if (a.error !== undefined) {
+        throw new PfsError(
+          a.code ?? "PFS_ERR_CONFLICT",
+          `the key rotation to generation ${gen} with ${peer} failed: ${a.error}`,
+        );
+      }
+      await this.setKeys(r, next.tx, next.rx);
+      // both ends started it and the peer's went on: answer it
+      if (a.yielded) c.send({ t: "rekeyed", gen });
+      this.rotated(peer, c, r, gen, a.yielded ? `${why}, completed as the peer's` : why);
+    } catch (err) {
+      this.rotationFailed(c, gen, err);
+      throw err;
+    } finally {
+      r.busy = undefined;
+      finish();
+    }
+  }
+
+  private async onRekey(c: Channel, m: Record<string, unknown>): Promise<void> {
+    const gen = typeof m.gen === "number" && Number.isSafeInteger(m.gen) ? m.gen : -1;
+    const r = this.rotationOf(c);
+    const refuse = (why: string) => c.send({ t: "rekeyed", gen: m.gen, error: why });
+    if (!r) return void refuse("there is no session here");
+    // both ends started generation gen at once: the dialler's goes on
+    if (r.busy?.initiator && r.busy.gen === gen) {
+      if (!c.initiator) r.busy.answer?.({ yielded: true });
+      return;
+    }
+    // the rotation before may still be taking its last step here
+    while (r.busy) await r.busy.done;
+    if (this.rotationOf(c) !== r) return void refuse("the session ended");
+    if (gen !== r.gen + 1) {
+      return void refuse(`generation ${String(m.gen)} asked for, ${r.gen} in use here`);
+    }
+    let finish!: () => void;
+    r.busy = { gen, initiator: false, done: new Promise((resolve) => (finish = resolve)) };
+    try {
+      const next = this.keysOf(c, gen);
+      await this.setKeys(r, next.tx, next.rx);
+      this.rotated(c.peer, c, r, gen, "started by the peer");
+      c.send({ t: "rekeyed", gen });
+    } catch (err) {
+      this.rotationFailed(c, gen, err);
+    } finally {
+      r.busy = undefined;
+      finish();
+    }
+  }
+
+  private async onRekeyed(c: Channel, m: Record<string, unknown>): Promise<void> {
+    const r = this.rotationOf(c);
+    if (!r?.busy?.initiator || r.busy.gen !== m.gen) return; // one given up here
+    r.busy.answer?.(typeof m.error === "string" ? { error: m.error } : {});
+  }
+
+  /** Sends SET_KEYS and waits for the data plane's confirmation. */
+  private setKeys(r: Rotation, tx: DirectionKeys, rx: DirectionKeys): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const ack: KeysAck = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const i = r.acks.indexOf(ack);
+          if (i >= 0) r.acks.splice(i, 1);
+          reject(
+            new PfsError(
+              "PFS_ERR_DATAPLANE_DEAD",
+              `the data plane did not confirm new keys within ${KEYS_ACK_MS} ms`,
+            ),
+          );
+        }, KEYS_ACK_MS),
+      };
+      r.acks.push(ack);
+      try {
+        this.supervisor.send({
+          type: "SET_KEYS",
+          sessionId: r.sessionId,
+          txKey: tx.key,
+          txIv: tx.iv,
+          rxKey: rx.key,
+          rxIv: rx.iv,
+        });
+      } catch (err) {
+        clearTimeout(ack.timer);
+        r.acks.splice(r.acks.indexOf(ack), 1);
+        reject(err as Error);
+      }
+    });
+  }
+
+  /** The data plane's answer to a SET_KEYS: the oldest one awaited. */
+  private keysAnswered(e: Extract<Event, { type: "SESSION_STATE" }>): void {
+    if (!e.message.startsWith("keys")) return;
+    const peer = this.sessionsById.get(e.sessionId);
+    const r = peer === undefined ? undefined : this.rotations.get(peer);
+    const ack = r?.sessionId === e.sessionId ? r.acks.shift() : undefined;
+    if (!ack) return;
+    clearTimeout(ack.timer);
+    if (e.error === 0) ack.resolve();
+    else ack.reject(new PfsError(codeFromC(e.error) ?? "PFS_ERR_INTERNAL", e.message));
+  }
+
+  private rotated(peer: string, c: Channel, r: Rotation, gen: number, why: string): void {
+    r.gen = gen;
+    r.rotatedAt = new Date().toISOString();
+    this.log.info(
+      { peer, session: String(r.sessionId), keyGeneration: gen },
+      `data-plane keys rotated to generation ${gen} (${why})`,
+    );
+    this.armRotation(c, r);
+  }
+
+  private rotationFailed(c: Channel, gen: number, err: unknown): void {
+    const msg = err instanceof Error ? err.message : String(err);
+    this.log.error({ peer: c.peer }, `key rotation to generation ${gen} failed: ${msg}`);
+    // the two ends may now disagree on the keys: start again from fresh ones
+    c.close(`key rotation to generation ${gen} failed: ${msg}`);
+  }
+
+  private keyInfo(peer: string, sessionId: bigint): Partial<SessionInfo> {
+    const r = this.rotations.get(peer);
+    if (!r || r.sessionId !== sessionId) return {};
+    return { keyGeneration: r.gen, ...(r.rotatedAt ? { keysRotatedAt: r.rotatedAt } : {}) };
   }
 
   // --- the rest of the Daemon interface ---------------------------------------------------
@@ -664,6 +1006,7 @@ export class PfsDaemon implements Daemon {
         state: st.session.state,
         policy: { ...st.session.policy },
         ...(st.session.error ? { error: st.session.error } : {}),
+        ...this.keyInfo(peer, st.session.id),
       });
     }
     return out;

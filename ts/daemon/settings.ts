@@ -34,5 +34,6 @@ export function settingsFromConfig(config: Config, paths: ConfigPaths): DaemonSe
       region: regionFor(paths),
     },
     policy: policyOf(config),
+    keyRotationSeconds: config.keyRotation.intervalSeconds,
   };
 }

@@ -43,6 +43,10 @@ export interface SessionInfo {
   /** why it failed or went down, if it did */
   error?: { code: string; message: string };
   policy: Policy;
+  /** the data-plane key generation in use: 0 = the session's first keys, +1 per rotation */
+  keyGeneration?: number;
+  /** ISO 8601: when the keys were last rotated (absent: never, in this session) */
+  keysRotatedAt?: string;
 }
 
 export type TransferState = "queued" | "running" | "done" | "failed" | "cancelled";
@@ -115,6 +119,12 @@ export interface Daemon {
   sessions(): SessionInfo[];
   /** throws PFS_ERR_NOT_FOUND (no session with that peer), PFS_ERR_USAGE (bad values) */
   setPolicy(peer: string, policy: Partial<Policy>): Promise<SessionInfo>;
+  /**
+   * rotates the data-plane keys of the session with a peer now (both ends switch,
+   * transfers go on); throws PFS_ERR_NOT_FOUND (no session with that peer),
+   * PFS_ERR_CONFLICT (a rotation is under way)
+   */
+  rekey(peer: string): Promise<SessionInfo>;
 
   transfers(): TransferInfo[];
   /** undefined when there is no such transfer */

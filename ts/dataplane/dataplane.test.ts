@@ -51,7 +51,7 @@ function session(me: TestDataPlane, peer: TestDataPlane, side: 0 | 1, gen = 0): 
 
 const isDone = (id: bigint) => (e: Event) => e.type === "TRANSFER_DONE" && e.transferId === id;
 
-describe("pfs-dataplane, two processes on loopback", () => {
+describe("pfs-dataplane, two processes on loopback", { timeout: 60000 }, () => {
   let a: TestDataPlane, b: TestDataPlane;
   let src: string;
   const files: [string, Buffer][] = [

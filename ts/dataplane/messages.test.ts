@@ -84,6 +84,17 @@ const commands: [string, Command][] = [
   ],
   ["valid_cancel_transfer", { type: "CANCEL_TRANSFER", transferId: 99n }],
   ["valid_shutdown", { type: "SHUTDOWN", mode: "drain" }],
+  [
+    "valid_set_keys",
+    {
+      type: "SET_KEYS",
+      sessionId: 42n,
+      txKey: seq(32, 0x10),
+      txIv: seq(12, 0x50),
+      rxKey: seq(32, 0x90),
+      rxIv: seq(12, 0xd0),
+    },
+  ],
 ];
 
 describe("commands", () => {
@@ -142,6 +153,21 @@ describe("commands", () => {
     expect(thrown(start(Array(16).fill("p".repeat(MSG_LIMITS.PATH_MAX)))).message).toMatch(
       /at most 65528/,
     );
+
+    const keys = commands.find(([n]) => n === "valid_set_keys")![1];
+    const setKeys = (over: object) => () => encodeCommand({ ...keys, ...over } as Command);
+    // a key of zeros is one nobody set; C refuses it with the same code
+    expect(thrown(setKeys({ txKey: new Uint8Array(32) })).message).toMatch(/txKey is all zeros/);
+    expect(thrown(setKeys({ rxKey: new Uint8Array(32) })).code).toBe("PFS_ERR_MALFORMED");
+    expect(thrown(setKeys({ rxKey: seq(31, 1) })).code).toBe("PFS_ERR_INVALID_ARG");
+    expect(thrown(setKeys({ txIv: seq(16, 1) })).message).toMatch(/txIv must be 12 bytes/);
+    expect(thrown(setKeys({ sessionId: -1n })).message).toMatch(/sessionId must be a bigint/);
+    // IVs of zeros are fine: the packet number makes the nonce
+    expect(
+      encodeCommand({ ...keys, txIv: new Uint8Array(12), rxIv: new Uint8Array(12) } as Command)
+        .length,
+    ).toBe(4 + 8 + 2 * (32 + 12));
+
     expect(
       encodeCommand({
         type: "START_TRANSFER",

@@ -72,7 +72,17 @@ export type Command =
       dest: string;
     }
   | { type: "CANCEL_TRANSFER"; transferId: bigint }
-  | { type: "SHUTDOWN"; mode: "now" | "drain" };
+  | { type: "SHUTDOWN"; mode: "now" | "drain" }
+  | {
+      /** new AEAD keys for a running session: tx seals every packet sent
+       * after it, rx is accepted at once beside the current key (key rotation) */
+      type: "SET_KEYS";
+      sessionId: bigint;
+      txKey: Uint8Array;
+      txIv: Uint8Array;
+      rxKey: Uint8Array;
+      rxIv: Uint8Array;
+    };
 
 export type Event =
   | { type: "READY"; layoutVersion: number; workerCount: number; pid: number }
@@ -149,6 +159,13 @@ function id(v: bigint, what: string): bigint {
     );
   }
   return v;
+}
+
+/** A key of the right size and not all zeros (a key nobody set: refused as in C). */
+function key(b: Uint8Array, what: string): Uint8Array {
+  fixed(b, MSG_LIMITS.KEY_BYTES, what);
+  if (b.every((x) => x === 0)) throw bad("PFS_ERR_MALFORMED", `${what} is all zeros`);
+  return b;
 }
 
 function writePolicy(w: ByteWriter, p: Policy): void {
@@ -233,6 +250,13 @@ function writeBody(w: ByteWriter, c: Command): void {
       return w.u64(id(c.transferId, "transferId"));
     case "SHUTDOWN":
       return w.u8(code(SHUTDOWN, c.mode, "shutdown mode"));
+    case "SET_KEYS":
+      w.u64(id(c.sessionId, "sessionId"));
+      w.bytes(key(c.txKey, "txKey"));
+      w.bytes(fixed(c.txIv, MSG_LIMITS.IV_BYTES, "txIv"));
+      w.bytes(key(c.rxKey, "rxKey"));
+      w.bytes(fixed(c.rxIv, MSG_LIMITS.IV_BYTES, "rxIv"));
+      return;
   }
 }
 

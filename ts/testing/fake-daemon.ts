@@ -46,6 +46,8 @@ export class FakeDaemon implements Daemon {
   snapshot: CounterSnapshot | undefined = undefined;
   sessionPeers = new Map<bigint, string>();
   restarts = 0;
+  /** peers whose key rotation is under way: rekey() answers PFS_ERR_CONFLICT */
+  readonly rotating = new Set<string>();
   /** the next call of any method throws this (for 500 tests) */
   failWith: unknown = undefined;
   private nextId = 1000n;
@@ -111,6 +113,18 @@ export class FakeDaemon implements Daemon {
     }
     s.policy = next;
     return { ...s, policy: { ...next } };
+  }
+
+  async rekey(peer: string): Promise<SessionInfo> {
+    this.check();
+    const s = this.sessionMap.get(peer);
+    if (s === undefined) throw new PfsError("PFS_ERR_NOT_FOUND", `no session with peer ${peer}`);
+    if (this.rotating.has(peer)) {
+      throw new PfsError("PFS_ERR_CONFLICT", `a key rotation with ${peer} is under way`);
+    }
+    s.keyGeneration = (s.keyGeneration ?? 0) + 1;
+    s.keysRotatedAt = new Date(2000).toISOString();
+    return { ...s, policy: { ...s.policy } };
   }
 
   transfers(): TransferInfo[] {

@@ -33,6 +33,64 @@ describe("GET /v1/sessions", () => {
   });
 });
 
+describe("POST /v1/sessions/:peer/rekey", () => {
+  it("rotates the keys and answers with the session and its key generation", async () => {
+    const t = testApp();
+    const res = await t.call("POST", "/v1/sessions/alpha/rekey");
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      id: "1000",
+      peer: "alpha",
+      state: "up",
+      policy: DEFAULT_POLICY,
+      keyGeneration: 1,
+      keysRotatedAt: "1970-01-01T00:00:02.000Z",
+    });
+    const again = await t.call("POST", "/v1/sessions/alpha/rekey");
+    expect(again.json().keyGeneration).toBe(2);
+    expect((await t.call("GET", "/v1/sessions")).json().sessions[0].keyGeneration).toBe(2);
+  });
+
+  it("answers 404 PFS_ERR_NOT_FOUND when there is no session with the peer", async () => {
+    await testApp().refused(
+      { status: 404, code: "PFS_ERR_NOT_FOUND", message: "no session with peer zulu" },
+      "POST",
+      "/v1/sessions/zulu/rekey",
+    );
+  });
+
+  it("answers 409 PFS_ERR_CONFLICT while a rotation is under way", async () => {
+    const t = testApp();
+    t.daemon.rotating.add("alpha");
+    await t.refused(
+      { status: 409, code: "PFS_ERR_CONFLICT", message: "under way" },
+      "POST",
+      "/v1/sessions/alpha/rekey",
+    );
+  });
+
+  it.each([
+    ["a bad peer name", "/v1/sessions/-x/rekey", undefined, "params.peer must be a peer name"],
+    [
+      "an upper-case peer name",
+      "/v1/sessions/Alpha/rekey",
+      undefined,
+      "params.peer must be a peer name",
+    ],
+    ["a body", "/v1/sessions/alpha/rekey", { generation: 3 }, "takes no body"],
+    ["query parameters", "/v1/sessions/alpha/rekey?now=1", undefined, "query.now is not allowed"],
+  ])("refuses %s", async (_what, url, body, message) => {
+    await testApp().refused(usage(message), "POST", url, body);
+  });
+
+  it("needs the token", async () => {
+    const t = testApp();
+    const res = await t.call("POST", "/v1/sessions/alpha/rekey", undefined, null);
+    expect(res.statusCode).toBe(401);
+    expect(t.daemon.sessionMap.get("alpha")?.keyGeneration).toBeUndefined();
+  });
+});
+
 describe("PUT /v1/sessions/:peer/policy", () => {
   it("changes only the fields given and answers with the session", async () => {
     const t = testApp();

@@ -44,4 +44,21 @@ export function sessionRoutes(app: FastifyInstance, daemon: Daemon): void {
     },
     async (request) => daemon.setPolicy(request.params.peer, request.body),
   );
+
+  app.post<{ Params: { peer: string } }>(
+    "/v1/sessions/:peer/rekey",
+    {
+      schema: {
+        operationId: "rekeySession",
+        summary: "Rotate the data-plane keys of the session with a peer now",
+        description:
+          "Both ends switch to keys of the next generation, derived from the control channel; transfers go on without a pause and no packet is lost. Answers once both data planes use the new keys. Keys also rotate on a schedule (keyRotation.intervalSeconds).",
+        tags: ["sessions"],
+        params: SessionParams,
+        querystring: NoQuery,
+        response: { 200: SessionInfo, ...errors(401, 404, 409, 503) },
+      },
+    },
+    async (request) => daemon.rekey(request.params.peer),
+  );
 }

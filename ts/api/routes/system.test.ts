@@ -107,6 +107,7 @@ describe("GET /openapi.json", () => {
       "GET /v1/transfers",
       "GET /v1/transfers/{id}",
       "POST /v1/peers",
+      "POST /v1/sessions/{peer}/rekey",
       "POST /v1/transfers",
       "POST /v1/transfers/{id}/cancel",
       "PUT /v1/sessions/{peer}/policy",
