@@ -6,7 +6,7 @@
 // Writes bench/results/transport.{json,md}.
 // Usage: node bench/transport.mjs [--quick] [--tool PATH] [--out DIR]
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -17,6 +17,8 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const quick = args.includes("--quick");
+// --render-only: rewrite transport.md from transport.json (no runs)
+const renderOnly = args.includes("--render-only");
 const tool = path.resolve(opt("--tool", path.join(root, "build/pfs-transfer-bench")));
 const outDir = path.resolve(opt("--out", path.join(root, "bench/results")));
 const data = path.join(root, "bench/data");
@@ -28,9 +30,11 @@ if (!existsSync(tool)) {
 }
 // 1 GiB of random bytes in memory-backed /dev/shm, so that disk speed is not measured
 const random = "/dev/shm/pfs-bench-random-1G.bin";
-const SIZE = quick ? 256 << 20 : 1 << 30;
-execFileSync("sh", ["-c", `head -c ${SIZE} /dev/urandom > ${random}`]);
-process.on("exit", () => rmSync(random, { force: true }));
+let SIZE = quick ? 256 << 20 : 1 << 30;
+if (!renderOnly) {
+  execFileSync("sh", ["-c", `head -c ${SIZE} /dev/urandom > ${random}`]);
+  process.on("exit", () => rmSync(random, { force: true }));
+}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function pfs(extra) {
@@ -85,27 +89,33 @@ const cases = [
   ["bbr, resend (base = target)", ["--cc", "bbr", "--base", random, "--log-size", String(2 * SIZE)]],
   ["bbr, no loss, mem backend (one process, no kernel)", ["--cc", "bbr", "--backend", "mem"]],
 ];
-const results = [];
-const tcpRes = await tcp(random, "/dev/shm/pfs-bench-tcp-out.bin");
-const tcpNull = await tcp(random, "/dev/null");
-for (const [name, extra] of quick ? cases.filter((c, i) => i < 3) : cases) {
-  process.stderr.write(`[transport] ${name}\n`);
-  results.push({ name, ...pfs(extra) });
+let results = [];
+let tcpRes, tcpNull, machine;
+if (renderOnly) {
+  const j = JSON.parse(readFileSync(path.join(outDir, "transport.json"), "utf8"));
+  ({ machine, tcp: tcpRes, tcp_to_dev_null: tcpNull, results } = j);
+  SIZE = j.bytes;
+} else {
+  tcpRes = await tcp(random, "/dev/shm/pfs-bench-tcp-out.bin");
+  tcpNull = await tcp(random, "/dev/null");
+  for (const [name, extra] of quick ? cases.filter((c, i) => i < 3) : cases) {
+    process.stderr.write(`[transport] ${name}\n`);
+    results.push({ name, ...pfs(extra) });
+  }
+  machine = {
+    cpu: os.cpus()[0]?.model,
+    cores: os.cpus().length,
+    ram_GiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    kernel: os.release(),
+    date: new Date().toISOString(),
+    load: os.loadavg(),
+  };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(
+    path.join(outDir, "transport.json"),
+    JSON.stringify({ machine, bytes: SIZE, tcp: tcpRes, tcp_to_dev_null: tcpNull, results }, null, 2),
+  );
 }
-
-const machine = {
-  cpu: os.cpus()[0]?.model,
-  cores: os.cpus().length,
-  ram_GiB: +(os.totalmem() / 2 ** 30).toFixed(1),
-  kernel: os.release(),
-  date: new Date().toISOString(),
-  load: os.loadavg(),
-};
-mkdirSync(outDir, { recursive: true });
-writeFileSync(
-  path.join(outDir, "transport.json"),
-  JSON.stringify({ machine, bytes: SIZE, tcp: tcpRes, tcp_to_dev_null: tcpNull, results }, null, 2),
-);
 
 const base = results.find((r) => r.name === "bbr, no loss") ?? results[0];
 const L = [];
@@ -147,9 +157,19 @@ L.push("  the sender's per-byte cost below what its encoder alone costs today.")
 const l1 = results.find((r) => r.name === "bbr, 1% loss");
 if (l1) L.push(`- At 1 % loss BBR keeps ${((l1.goodput_MBps / base.goodput_MBps) * 100).toFixed(0)} % of its loss-free goodput (goal: 90 %).`);
 const rs = results.find((r) => r.name.includes("resend"));
-if (rs)
+if (rs) {
+  const runs_ = rs.runs.map((r) => r.goodput_MBps.toFixed(0)).join(", ");
   L.push(
-    `- Redundant data: sending the same ${SIZE / 2 ** 20} MiB again costs ${rs.wire_bytes.toLocaleString("en-US")} wire bytes and runs at ${rs.goodput_MBps.toFixed(0)} MB/s (${(rs.goodput_MBps / tcpRes.goodput_MBps).toFixed(2)}× the TCP copy of the same file), the receiver writing the whole file from its log.`,
+    `- Redundant data: sending the same ${SIZE / 2 ** 20} MiB again costs ${rs.wire_bytes.toLocaleString("en-US")} wire bytes instead of ${results[0].wire_bytes.toLocaleString("en-US")},`,
   );
+  L.push(
+    `  and runs at ${rs.goodput_MBps.toFixed(0)} MB/s (runs: ${runs_}) — ${(rs.goodput_MBps / tcpRes.goodput_MBps).toFixed(2)}× the TCP copy over loopback, which is a`,
+  );
+  L.push("  memory-speed link. The goal \"delivered at codec speed, far above TCP\" is **not met here**: the receiver");
+  L.push("  still writes every byte of the file (from its log into the new file, then reads it back for the digest),");
+  L.push("  which the codec alone does not do (bench/results/codec.md: ~10 GB/s on redundant input). On a real link,");
+  L.push(`  sending ${rs.wire_bytes.toLocaleString("en-US")} bytes instead of the file is what decides: PacketFS is faster than a`);
+  L.push(`  plain copy whenever the link is slower than ~${Math.round((rs.goodput_MBps * 8) / 1000)} Gbit/s.`);
+}
 writeFileSync(path.join(outDir, "transport.md"), L.join("\n") + "\n");
 console.log(L.join("\n"));

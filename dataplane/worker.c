@@ -22,6 +22,7 @@
 #define COUNTERS_EVERY_NS 10000000ull  /* 10 ms */
 #define PROGRESS_EVERY_NS 250000000ull /* 250 ms */
 #define ACK_DELAY_NS 1000000ull
+#define SYNC_EVERY_NS 100000000ull /* 100 ms: many small files, one sync */
 
 struct xfer;
 
@@ -45,6 +46,9 @@ struct dsess {
 	struct pfs_worker *w;
 	int up, failed;
 	uint64_t wake;
+	/* logs to make durable (pfs_log_sync), at most every SYNC_EVERY_NS */
+	int tx_dirty, rx_dirty;
+	uint64_t synced_ns;
 };
 
 /* A transfer we send: a list of files queued into one session in order. */
@@ -159,6 +163,7 @@ static void xfer_maybe_done(struct pfs_worker *w, struct xfer *x)
 
 	if (x->done + x->failed < x->next || (x->next < x->files.n && !x->cancelled))
 		return;
+	x->ds->tx_dirty = 1; /* what the peer now holds, durable on this side too */
 	progress(w, x);
 	if (x->cancelled)
 		snprintf(why, sizeof(why), "cancelled after %zu of %zu files", x->done, x->files.n);
@@ -318,8 +323,8 @@ static void on_file(void *ctx, uint64_t stream_id, const char *rel, uint64_t siz
 			pfs_counter_add(ds->ctr, PFS_CTR_FILE_DIGEST_FAILURES, 1);
 		return;
 	}
-	/* durable in the log as in the file system: a restart resumes from here */
-	pfs_log_sync(ds->rx);
+	/* the log too, soon (sync_logs): a restart resumes from there */
+	ds->rx_dirty = 1;
 	if (ds->ctr)
 		pfs_counter_add(ds->ctr, PFS_CTR_FILES_COMMITTED, 1);
 	m.u.file = (struct pfs_msg_file_received){ .session_id = ds->id,
@@ -708,6 +713,24 @@ static int receive_round(struct pfs_worker *w, uint64_t now)
 	return n;
 }
 
+/* Makes the logs durable that changed, each at most every SYNC_EVERY_NS:
+ * the receiver's after committed files, the sender's after transfers, so that
+ * the blob-state handshake after a restart sees what both really hold. */
+static void sync_logs(struct pfs_worker *w, uint64_t now)
+{
+	for (uint32_t i = 0; i < w->nss; i++) {
+		struct dsess *ds = w->ss[i];
+		if ((!ds->rx_dirty && !ds->tx_dirty) || now - ds->synced_ns < SYNC_EVERY_NS)
+			continue;
+		if (ds->rx_dirty)
+			pfs_log_sync(ds->rx);
+		if (ds->tx_dirty)
+			pfs_log_sync(ds->tx);
+		ds->rx_dirty = ds->tx_dirty = 0;
+		ds->synced_ns = now;
+	}
+}
+
 uint64_t pfs_worker_poll(struct pfs_worker *w, uint64_t now)
 {
 	uint64_t wake = now + 1000000;
@@ -718,6 +741,7 @@ uint64_t pfs_worker_poll(struct pfs_worker *w, uint64_t now)
 	for (uint32_t i = 0; i < w->nss; i++)
 		feed(w, w->ss[i]);
 	publish_all(w, now);
+	sync_logs(w, now);
 	return more ? now : wake;
 }
 

@@ -80,6 +80,7 @@ describe("bearer token authentication", () => {
       ["GET", "/v1/transfers/1"],
       ["POST", "/v1/transfers/1/cancel"],
       ["GET", "/v1/blob/stats"],
+      ["POST", "/v1/blob/verify"],
       ["GET", "/metrics"],
       ["GET", "/openapi.json"],
       ["GET", "/v1/secret-route"],

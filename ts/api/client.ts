@@ -12,6 +12,7 @@ import { request as httpRequest } from "node:http";
 
 import type {
   BlobStats,
+  BlobVerify,
   Health,
   PeerInfo,
   Policy,
@@ -222,6 +223,9 @@ export class ApiClient {
   }
   cancel(id: string): Promise<TransferInfo> {
     return this.json("POST", `/v1/transfers/${encodeURIComponent(id)}/cancel`);
+  }
+  verifyBlob(peer: string): Promise<BlobVerify> {
+    return this.json("POST", "/v1/blob/verify", { peer });
   }
   async blobStats(): Promise<BlobStats[]> {
     return (await this.json<{ blobs: BlobStats[] }>("GET", "/v1/blob/stats")).blobs;

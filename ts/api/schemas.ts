@@ -156,6 +156,23 @@ const LogStats = obj({
 
 export const BlobStats = obj({ peer: Type.String(), tx: LogStats, rx: LogStats });
 
+const BlobDirectionCheck = obj({
+  direction: StringEnum(["tx", "rx"]),
+  sameEpoch: Type.Boolean(),
+  segmentsCompared: Bytes,
+  segmentSize: Bytes,
+  firstMismatch: Type.Optional(Bytes),
+  agree: Type.Boolean(),
+});
+
+export const BlobVerify = obj({
+  peer: Type.String(),
+  agree: Type.Boolean(),
+  directions: Type.Array(BlobDirectionCheck),
+});
+
+export const BlobVerifyBody = obj({ peer: PeerName });
+
 export const Health = obj({
   status: StringEnum(["ok", "degraded"]),
   dataplane: obj({

@@ -176,6 +176,23 @@ describe.skipIf(!existsSync(cli))(
       expect(Number(ptr?.[1])).toBeGreaterThan(2_000_000);
     });
 
+    it("blob verify says both nodes' logs agree, and blob stats shows what they hold", async () => {
+      await new Promise((r) => setTimeout(r, 400)); // logs are made durable every 100 ms
+      const { stdout } = await pfs(a, "blob", "verify", "beta");
+      expect(stdout).toMatch(/beta: the logs agree/);
+      expect(stdout).toMatch(/our tx \/ their rx\s+\d+ segments of 1\.05 MB agree/);
+      // blob stats reads the logs' metadata about once a second
+      await until(async () => {
+        const stats = JSON.parse((await pfs(b, "blob", "stats", "--json")).stdout) as {
+          peer: string;
+          rx: { held: number };
+        }[];
+        return (stats.find((x) => x.peer === "alpha")?.rx.held ?? 0) > 2_000_000
+          ? stats
+          : undefined;
+      });
+    });
+
     it("refuses an impostor whose key beta never pinned, and nothing is written", async () => {
       const m = await init(base, "mallory");
       await pfs(m, "peers", "add", "beta", `127.0.0.1:${b.control}`, "--key", b.fingerprint);

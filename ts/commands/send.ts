@@ -161,5 +161,32 @@ Examples:
       );
     }
   });
-  void setCode;
+  addConfigDirOption(
+    blob
+      .command("verify")
+      .description("compare the logs shared with a peer, segment by segment, with the peer's copy")
+      .argument("<peer>", "a peer name from pfs-dp peers list")
+      .option("--json", "print JSON")
+      .addHelpText(
+        "after",
+        "\nExits 1 when a segment differs (the next session start cuts both logs back to\nthe last segment they agree on).\n\nExamples:\n  $ pfs-dp blob verify beta\n  $ pfs-dp blob verify beta --json",
+      ),
+  ).action(async (peer: string, f: { configDir?: string; json?: boolean }) => {
+    const v = await clientFor(pathsFromFlags(f)).verifyBlob(peer);
+    if (f.json) {
+      io.out(JSON.stringify(v, null, 2) + "\n");
+    } else {
+      io.out(`${v.peer}: ${v.agree ? "the logs agree" : "the logs differ"}\n`);
+      for (const d of v.directions) {
+        const what = d.direction === "tx" ? "our tx / their rx" : "our rx / their tx";
+        const detail = !d.sameEpoch
+          ? "different epochs (the next session starts a new one)"
+          : d.firstMismatch !== undefined
+            ? `segment ${d.firstMismatch} differs (${d.segmentsCompared} before it agree)`
+            : `${d.segmentsCompared} segments of ${human(d.segmentSize)} agree`;
+        io.out(`  ${what.padEnd(18)} ${detail}\n`);
+      }
+    }
+    if (!v.agree) setCode(1);
+  });
 }

@@ -8,7 +8,18 @@
 
 import { execFileSync } from "node:child_process";
 import { X509Certificate, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -286,4 +297,29 @@ describe("two daemons", { timeout: 60000 }, () => {
     expect(readFileSync(join(b.dir, "in/crash/big.bin")).equals(big)).toBe(true);
     expect(b.daemon.health().dataplane.restarts).toBe(1);
   }, 60000);
+
+  it("blob verify finds both logs in agreement, then the segment a bad disk changed", async () => {
+    await new Promise((r) => setTimeout(r, 400)); // logs are made durable every 100 ms
+    const ok = await a.daemon.verifyBlob("beta");
+    expect(ok.agree, JSON.stringify(ok)).toBe(true);
+    expect(ok.directions.find((d) => d.direction === "tx")?.segmentsCompared).toBeGreaterThan(0);
+    // one byte of beta's copy of alpha's log goes bad on disk
+    const rx = join(b.dir, "logs/alpha.rx");
+    const fd = openSync(rx, "r+");
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, 4096);
+    byte[0] = (byte[0] ?? 0) ^ 0xff;
+    writeSync(fd, byte, 0, 1, 4096);
+    closeSync(fd);
+    const bad = await a.daemon.verifyBlob("beta");
+    expect(bad.agree).toBe(false);
+    expect(bad.directions.find((d) => d.direction === "tx")).toMatchObject({
+      sameEpoch: true,
+      firstMismatch: 0,
+      agree: false,
+    });
+    await expect(a.daemon.verifyBlob("nobody")).rejects.toMatchObject({
+      code: "PFS_ERR_NOT_FOUND",
+    });
+  });
 });

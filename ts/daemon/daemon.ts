@@ -25,10 +25,19 @@ import { PfsError, type PfsErrorCode, codeFromC } from "../errors.js";
 import type { CounterSnapshot } from "../dataplane/counters.js";
 import type { Command, Event } from "../dataplane/messages.js";
 import { type Channel, type ChannelIdentity, dial, listen } from "./channel.js";
-import { type LogState, logPaths, logState, removeLog, resumePoint } from "./logs.js";
+import {
+  type LogState,
+  firstMismatch,
+  logPaths,
+  logState,
+  removeLog,
+  resumePoint,
+} from "./logs.js";
 import { Supervisor } from "./supervisor.js";
 import type {
+  BlobDirectionCheck,
   BlobStats,
+  BlobVerify,
   Daemon,
   Health,
   PeerInfo,
@@ -314,8 +323,8 @@ export class PfsDaemon implements Daemon {
       node: this.s.nodeName,
       dpPort: this.s.dataplane.port,
       capacity: this.s.dataplane.blobSize,
-      tx: await logState(paths.tx),
-      rx: await logState(paths.rx),
+      tx: await logState(paths.tx, true),
+      rx: await logState(paths.rx, true),
     };
     c.send(hello);
   }
@@ -340,6 +349,10 @@ export class PfsDaemon implements Daemon {
         return this.onAnswer(m);
       case "finished":
         return this.onFinished(c, m);
+      case "verify?":
+        return this.onVerifyAsk(c, m);
+      case "verify":
+        return this.onVerifyAnswer(m);
       case "rekey":
         return this.onRekey(c, m);
       case "rekeyed":
@@ -369,7 +382,7 @@ export class PfsDaemon implements Daemon {
     const st = this.state(c.peer);
     if (!this.supervisor.running || st.session) return;
     const paths = logPaths(this.s.dataplane.logDir, c.peer);
-    const mine = { tx: await logState(paths.tx), rx: await logState(paths.rx) };
+    const mine = { tx: await logState(paths.tx, true), rx: await logState(paths.rx, true) };
     const cap = this.s.dataplane.blobSize;
     const txResume = resumePoint(mine.tx, h.rx, cap);
     const rxResume = resumePoint(h.tx, mine.rx, cap);
@@ -992,6 +1005,73 @@ export class PfsDaemon implements Daemon {
     const r = this.rotations.get(peer);
     if (!r || r.sessionId !== sessionId) return {};
     return { keyGeneration: r.gen, ...(r.rotatedAt ? { keysRotatedAt: r.rotatedAt } : {}) };
+  }
+
+  // --- blob verify ------------------------------------------------------------------------
+
+  private verifyRequests = new Map<string, (m: Record<string, unknown>) => void>();
+  private nextVerify = 1;
+
+  async verifyBlob(peer: string): Promise<BlobVerify> {
+    this.peer(peer);
+    const c = this.peerState.get(peer)?.channel;
+    if (!c || c.isClosed) {
+      throw new PfsError(
+        "PFS_ERR_PEER_UNREACHABLE",
+        `no control channel to ${peer} right now`,
+        "its daemon must run and have this node pinned; `pfs-dp status` shows the session",
+      );
+    }
+    const req = String(this.nextVerify++);
+    const theirs = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.verifyRequests.delete(req);
+        reject(new PfsError("PFS_ERR_PEER_UNREACHABLE", `${peer} did not answer within 30 s`));
+      }, 30000);
+      this.verifyRequests.set(req, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      c.send({ t: "verify?", req });
+    });
+    const paths = logPaths(this.s.dataplane.logDir, peer);
+    const mine = { tx: await logState(paths.tx, true), rx: await logState(paths.rx, true) };
+    const check = (direction: "tx" | "rx", a: LogState, b: LogState): BlobDirectionCheck => {
+      const sameEpoch = a.exists && b.exists && a.epoch === b.epoch;
+      const m = firstMismatch(a, b);
+      return {
+        direction,
+        sameEpoch,
+        segmentsCompared: m.compared,
+        segmentSize: a.segmentSize ?? 0,
+        ...(m.at !== undefined ? { firstMismatch: m.at } : {}),
+        agree: sameEpoch && m.at === undefined,
+      };
+    };
+    const directions = [
+      check("tx", mine.tx, theirs.rx as LogState),
+      check("rx", mine.rx, theirs.tx as LogState),
+    ];
+    const result = { peer, agree: directions.every((d) => d.agree), directions };
+    this.log[result.agree ? "info" : "warn"]({ peer, result }, "blob verify");
+    return result;
+  }
+
+  private async onVerifyAsk(c: Channel, m: Record<string, unknown>): Promise<void> {
+    const paths = logPaths(this.s.dataplane.logDir, c.peer);
+    c.send({
+      t: "verify",
+      req: String(m.req),
+      tx: await logState(paths.tx, true),
+      rx: await logState(paths.rx, true),
+    });
+  }
+
+  private async onVerifyAnswer(m: Record<string, unknown>): Promise<void> {
+    const done = this.verifyRequests.get(String(m.req));
+    if (!done) return;
+    this.verifyRequests.delete(String(m.req));
+    done(m);
   }
 
   // --- the rest of the Daemon interface ---------------------------------------------------

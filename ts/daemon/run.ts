@@ -117,7 +117,7 @@ export async function runDaemon(
       "\n",
     { mode: 0o600 },
   );
-  const blobTimer = setInterval(() => void daemon.refreshBlobStats().catch(() => undefined), 5000);
+  const blobTimer = setInterval(() => void daemon.refreshBlobStats().catch(() => undefined), 1000);
   void daemon.refreshBlobStats().catch(() => undefined);
   log.info(
     { fingerprint: identity.fingerprint, rest: close.address, pid: process.pid },

@@ -91,6 +91,25 @@ export interface BlobStats {
   rx: LogStats;
 }
 
+/** One direction of a pair's logs compared segment by segment (`blob verify`). */
+export interface BlobDirectionCheck {
+  /** "tx": this node's tx log against the peer's rx log; "rx": the other way */
+  direction: "tx" | "rx";
+  sameEpoch: boolean;
+  /** whole segments whose digests both ends listed and compared */
+  segmentsCompared: number;
+  segmentSize: number;
+  /** index of the first segment whose bytes differ, if any */
+  firstMismatch?: number;
+  agree: boolean;
+}
+
+export interface BlobVerify {
+  peer: string;
+  agree: boolean;
+  directions: BlobDirectionCheck[];
+}
+
 export interface Health {
   status: "ok" | "degraded";
   dataplane: {
@@ -125,6 +144,8 @@ export interface Daemon {
    * PFS_ERR_CONFLICT (a rotation is under way)
    */
   rekey(peer: string): Promise<SessionInfo>;
+  /** compares the pair's logs by segment digests with the peer; PFS_ERR_NOT_FOUND, PFS_ERR_PEER_UNREACHABLE */
+  verifyBlob(peer: string): Promise<BlobVerify>;
 
   transfers(): TransferInfo[];
   /** undefined when there is no such transfer */

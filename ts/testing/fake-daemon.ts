@@ -7,6 +7,7 @@
 
 import type {
   BlobStats,
+  BlobVerify,
   Daemon,
   Health,
   PeerInfo,
@@ -172,6 +173,19 @@ export class FakeDaemon implements Daemon {
       t.finishedAt = new Date(1000).toISOString();
     }
     return { ...t };
+  }
+
+  async verifyBlob(peer: string): Promise<BlobVerify> {
+    this.check();
+    if (!this.peerMap.has(peer)) throw new PfsError("PFS_ERR_NOT_FOUND", `no peer named ${peer}`);
+    const d = (direction: "tx" | "rx") => ({
+      direction,
+      sameEpoch: true,
+      segmentsCompared: 4,
+      segmentSize: 1 << 20,
+      agree: true,
+    });
+    return { peer, agree: true, directions: [d("tx"), d("rx")] };
   }
 
   blobStats(): BlobStats[] {

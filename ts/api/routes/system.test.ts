@@ -51,6 +51,35 @@ describe("GET /v1/blob/stats", () => {
   });
 });
 
+describe("POST /v1/blob/verify", () => {
+  it("compares the pair's logs with the peer's, per direction", async () => {
+    const res = await testApp().call("POST", "/v1/blob/verify", { peer: "alpha" });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ peer: "alpha", agree: true });
+    expect(res.json().directions.map((d: { direction: string }) => d.direction)).toEqual([
+      "tx",
+      "rx",
+    ]);
+  });
+
+  it("refuses an unknown peer, a bad name, a missing or extra field", async () => {
+    const t = testApp();
+    await t.refused(
+      { status: 404, code: "PFS_ERR_NOT_FOUND", message: "no peer named nobody" },
+      "POST",
+      "/v1/blob/verify",
+      { peer: "nobody" },
+    );
+    for (const [body, message] of [
+      [{ peer: "Not A Name" }, "body.peer"],
+      [{}, "body.peer"],
+      [{ peer: "alpha", extra: 1 }, "body.extra is not allowed"],
+    ] as const) {
+      await t.refused(usage(message), "POST", "/v1/blob/verify", body);
+    }
+  });
+});
+
 describe("GET /metrics", () => {
   it("needs the token by default and answers in the Prometheus text format", async () => {
     const t = testApp();
@@ -106,6 +135,7 @@ describe("GET /openapi.json", () => {
       "GET /v1/sessions",
       "GET /v1/transfers",
       "GET /v1/transfers/{id}",
+      "POST /v1/blob/verify",
       "POST /v1/peers",
       "POST /v1/sessions/{peer}/rekey",
       "POST /v1/transfers",

@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 
 import type { Daemon } from "../../daemon/types.js";
 import type { Metrics } from "../../metrics.js";
-import { BlobStatsList, Health, NoQuery, errors } from "../schemas.js";
+import { BlobStatsList, BlobVerify, BlobVerifyBody, Health, NoQuery, errors } from "../schemas.js";
 
 export interface SystemOptions {
   metrics: Metrics;
@@ -41,6 +41,21 @@ export function systemRoutes(app: FastifyInstance, daemon: Daemon, opts: SystemO
       },
     },
     async () => ({ blobs: daemon.blobStats() }),
+  );
+
+  app.post<{ Body: { peer: string } }>(
+    "/v1/blob/verify",
+    {
+      schema: {
+        operationId: "blobVerify",
+        summary: "Compare the logs shared with a peer, segment by segment, with the peer's",
+        tags: ["system"],
+        querystring: NoQuery,
+        body: BlobVerifyBody,
+        response: { 200: BlobVerify, ...errors(400, 401, 404, 503) },
+      },
+    },
+    async (req) => daemon.verifyBlob(req.body.peer),
   );
 
   app.get(
