@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { main } from "../program.js";
 import { memoryIo } from "../util/io.js";
+import { setOverrides } from "./daemon.js";
 import { parseTarget } from "./send.js";
 
 let tmp: string;
@@ -79,6 +80,25 @@ describe("bad input", () => {
       expect(r.stderr, flag).toContain(field);
     }
     expect(readdirSync(join(dir, "state")).filter((f) => f.startsWith("daemon"))).toEqual([]);
+  });
+
+  it("--set reaches every configuration field and a bad one is named", async () => {
+    expect(setOverrides(["policy.cc=cubic", "dataplane.mtu=9000", "logLevel=debug"])).toEqual({
+      policy: { cc: "cubic" },
+      dataplane: { mtu: 9000 },
+      logLevel: "debug",
+    });
+    expect(() => setOverrides(["nope"])).toThrow(/FIELD=VALUE/);
+    expect(() => setOverrides(["a..b=1"])).toThrow(/FIELD=VALUE/);
+    for (const [set, field] of [
+      ["policy.cc=warp", "policy.cc"],
+      ["dataplane.mtu=70000", "dataplane.mtu"],
+      ["policy.windowSize=3", "policy.windowSize"],
+    ] as const) {
+      const r = await run("start", "--set", set);
+      expect(r.code, set).not.toBe(0);
+      expect(r.stderr, set).toContain(field);
+    }
   });
 
   it("send refuses a target that is not PEER or PEER:DEST below the root", () => {

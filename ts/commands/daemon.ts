@@ -33,17 +33,49 @@ interface StartFlags {
   receiveRoot?: string;
   rest?: string;
   foreground?: boolean;
+  set?: string[];
+}
+
+/**
+ * `--set FIELD=VALUE` (repeatable): any configuration field by its path, e.g.
+ * policy.cc=cubic, dataplane.mtu=9000, logLevel=debug. A value that reads as
+ * JSON (a number, true/false) is taken as such, anything else as a string;
+ * the configuration's validation then names a bad field or value.
+ */
+export function setOverrides(pairs: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    const path = eq > 0 ? pair.slice(0, eq).split(".") : [];
+    if (eq <= 0 || path.some((p) => !/^[A-Za-z][A-Za-z0-9]*$/.test(p))) {
+      throw new PfsError(
+        "PFS_ERR_USAGE",
+        `--set ${pair}: expected FIELD=VALUE with FIELD a configuration path like policy.cc`,
+        "the fields are those of config.yaml (pfs-dp init writes it, commented)",
+      );
+    }
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    if (/^(-?\d+(\.\d+)?|true|false)$/.test(raw)) value = JSON.parse(raw);
+    let node = out;
+    for (const p of path.slice(0, -1)) {
+      if (typeof node[p] !== "object" || node[p] === null) node[p] = {};
+      node = node[p] as Record<string, unknown>;
+    }
+    node[path[path.length - 1] as string] = value;
+  }
+  return out;
 }
 
 function overridesOf(f: StartFlags): ConfigOverrides {
-  const dataplane: Record<string, unknown> = {};
+  const o: Record<string, unknown> = setOverrides(f.set ?? []);
+  const dataplane: Record<string, unknown> = { ...(o.dataplane as object | undefined) };
   if (f.backend !== undefined) dataplane.backend = f.backend;
   if (f.iface !== undefined) dataplane.iface = f.iface;
   if (f.listen !== undefined) dataplane.listen = f.listen;
   if (f.cores !== undefined) dataplane.cores = f.cores;
   if (f.blobSize !== undefined) dataplane.blobSize = f.blobSize;
   if (f.receiveRoot !== undefined) dataplane.receiveRoot = f.receiveRoot;
-  const o: Record<string, unknown> = {};
   if (Object.keys(dataplane).length) o.dataplane = dataplane;
   if (f.control !== undefined) o.control = { listen: f.control };
   if (f.rest !== undefined) o.rest = { listen: f.rest };
@@ -140,6 +172,11 @@ export function addDaemonCommands(program: Command, io: Io, setCode: (c: number)
       .option("--receive-root <DIR>", "received files are written only below DIR")
       .option("--rest <ADDR:PORT|unix:PATH>", "where the REST API and /metrics listen")
       .option("--foreground", "run in this process until SIGTERM/SIGINT (for systemd)")
+      .option(
+        "--set <FIELD=VALUE>",
+        "any configuration field, e.g. policy.cc=cubic or dataplane.mtu=9000 (repeatable)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
       .addHelpText(
         "after",
         `
@@ -149,7 +186,8 @@ config.yaml that pfs-dp init writes. Root is needed only for --backend xdp.
 Examples:
   $ pfs-dp start
   $ pfs-dp start --config-dir /tmp/node-b --rest 127.0.0.1:7545 --listen 0.0.0.0:7544
-  $ pfs-dp start --foreground --cores 2-3`,
+  $ pfs-dp start --foreground --cores 2-3
+  $ pfs-dp start --set policy.cc=cubic --set keyRotation.intervalSeconds=600`,
       ),
   ).action(async (f: StartFlags) => {
     const paths = pathsOf(f);

@@ -595,22 +595,7 @@ export class PfsDaemon implements Daemon {
     }
     const id = String(this.nextTransfer++);
     const t: Transfer = {
-      info: {
-        id,
-        peer: req.peer,
-        direction: "send",
-        sources: req.sources,
-        dest: req.dest,
-        state: "queued",
-        bytesDone: 0,
-        bytesTotal: bytes,
-        filesDone: 0,
-        filesTotal: 0,
-        wireBytes: 0,
-        pointerBytes: 0,
-        retransmittedBytes: 0,
-        startedAt: new Date().toISOString(),
-      },
+      info: transferInfo(id, req.peer, "send", req.sources, req.dest, "queued", bytes),
       req,
       waiters: [],
     };
@@ -682,22 +667,7 @@ export class PfsDaemon implements Daemon {
     }
     if (!this.transfersById.has(id)) {
       this.transfersById.set(id, {
-        info: {
-          id,
-          peer: c.peer,
-          direction: "receive",
-          sources: [],
-          dest,
-          state: "running",
-          bytesDone: 0,
-          bytesTotal: bytes,
-          filesDone: 0,
-          filesTotal: 0,
-          wireBytes: 0,
-          pointerBytes: 0,
-          retransmittedBytes: 0,
-          startedAt: new Date().toISOString(),
-        },
+        info: transferInfo(id, c.peer, "receive", [], dest, "running", bytes),
         waiters: [],
       });
     }
@@ -1160,6 +1130,33 @@ export class PfsDaemon implements Daemon {
   crashDataPlane(): void {
     this.supervisor.crash();
   }
+}
+
+function transferInfo(
+  id: string,
+  peer: string,
+  direction: TransferInfo["direction"],
+  sources: string[],
+  dest: string,
+  state: TransferInfo["state"],
+  bytesTotal: number,
+): TransferInfo {
+  return {
+    id,
+    peer,
+    direction,
+    sources,
+    dest,
+    state,
+    bytesDone: 0,
+    bytesTotal,
+    filesDone: 0,
+    filesTotal: 0,
+    wireBytes: 0,
+    pointerBytes: 0,
+    retransmittedBytes: 0,
+    startedAt: new Date().toISOString(),
+  };
 }
 
 function freeBytes(dir: string): number | undefined {
