@@ -49,6 +49,9 @@
 
 enum { PIECE_UNSENT, PIECE_INFLIGHT, PIECE_ACKED, PIECE_RESEND };
 enum { RB_FREE, RB_ASSEMBLING, RB_WAITING, RB_APPLIED };
+/* stream_id of an RB_WAITING block that waits for room in the rx log: its
+ * range would be one out-of-order range too many (PFS_LOG_MAX_PENDING) */
+#define WAITS_FOR_LOG UINT64_MAX
 enum { TS_FREE, TS_QUEUED, TS_ENCODING, TS_ENCODED, TS_DONE };
 enum { RS_NONE, RS_OPEN, RS_DONE };
 enum { C_FREE, C_QUEUED, C_INFLIGHT };
@@ -167,7 +170,9 @@ struct pfs_session {
 	uint64_t rstream_floor; /* every stream id below is done here */
 	struct rblock *rb;
 	uint32_t nrb;
-	uint64_t rx_floor; /* every block id below is applied */
+	uint64_t rx_floor;    /* every block id below is applied */
+	uint32_t log_waiting; /* RB_WAITING blocks that wait for the log */
+	int retry_log;	      /* a block applied since: they may fit now */
 	uint64_t max_blocks_sent;
 	struct pfs_ack_range rx[RX_RANGES];
 	uint32_t nrx, eliciting_unacked;
@@ -1211,6 +1216,8 @@ static int diverged(int rc)
 	       rc == PFS_ERR_DECOMPRESS;
 }
 
+static int apply_waiting(struct pfs_session *s, uint64_t stream_id);
+
 static int apply_block(struct pfs_session *s, struct rblock *rb)
 {
 	struct pfs_block_info info;
@@ -1239,7 +1246,23 @@ static int apply_block(struct pfs_session *s, struct rblock *rb)
 	if (rc == 0) {
 		s->st.blocks_applied++;
 		rb_applied(s, rb);
+		/* a block that filled a gap may have made room for the waiting
+		 * (drain_log_waiting retries them, without recursion) */
+		if (s->log_waiting)
+			s->retry_log = 1;
 		return rstream_write(s, &info);
+	}
+	if (rc == PFS_ERR_OUT_OF_ORDER) {
+		/* Too many blocks above a hole in the log (heavy loss, a deep
+		 * window): keep this one assembled until the hole fills. The
+		 * block that fills it extends the contiguous end and needs no
+		 * range, so this always drains. */
+		if (!(rb->state == RB_WAITING && rb->stream_id == WAITS_FOR_LOG))
+			s->log_waiting++;
+		s->st.blocks_waited_for_log++;
+		rb->state = RB_WAITING;
+		rb->stream_id = WAITS_FOR_LOG;
+		return 0;
 	}
 	s->st.block_errors++;
 	if (!diverged(rc))
@@ -1268,12 +1291,30 @@ static int apply_waiting(struct pfs_session *s, uint64_t stream_id)
 	for (uint32_t i = 0; i < s->nrb; i++) {
 		struct rblock *rb = &s->rb[i];
 		if (rb->state == RB_WAITING && rb->stream_id == stream_id) {
-			int rc = apply_block(s, rb);
+			int rc;
+			if (stream_id == WAITS_FOR_LOG)
+				s->log_waiting--; /* apply_block counts it again if it must */
+			rb->state = RB_ASSEMBLING;
+			rc = apply_block(s, rb);
 			if (rc)
 				return rc;
 		}
 	}
 	return 0;
+}
+
+/* Retries the blocks that wait for room in the log while applying them makes
+ * more room. */
+static int drain_log_waiting(struct pfs_session *s)
+{
+	int rc = 0;
+
+	while (!rc && s->retry_log && s->log_waiting) {
+		s->retry_log = 0;
+		rc = apply_waiting(s, WAITS_FOR_LOG);
+	}
+	s->retry_log = 0;
+	return rc;
 }
 
 static int on_stream_open(struct pfs_session *s, const struct pfs_fr_stream_open *o)
@@ -1297,6 +1338,8 @@ static int on_stream_open(struct pfs_session *s, const struct pfs_fr_stream_open
 		return rstream_done(s, r, rc);
 	r->state = RS_OPEN;
 	rc = apply_waiting(s, r->id);
+	if (!rc)
+		rc = drain_log_waiting(s);
 	return rc ? rc : rstream_check(s, r);
 }
 
@@ -1386,8 +1429,10 @@ static int on_block(struct pfs_session *s, const struct pfs_fr_block *fr)
 		return 0;
 	memcpy(rb->buf + fr->offset, fr->data, fr->len);
 	s->st.payload_bytes_received += fr->len;
-	if (rb->nranges == 1 && rb->r[0].lo == 0 && rb->r[0].hi == rb->len)
-		return apply_block(s, rb);
+	if (rb->nranges == 1 && rb->r[0].lo == 0 && rb->r[0].hi == rb->len) {
+		int rc = apply_block(s, rb);
+		return rc ? rc : drain_log_waiting(s);
+	}
 	return 0;
 }
 

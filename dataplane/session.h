@@ -90,6 +90,8 @@ struct pfs_session_stats {
 	/* blocks that did not apply here (a diverged log) and were asked for
 	 * again as literals; repair blocks sent for the peer's requests */
 	uint64_t repairs_requested, repair_blocks_sent;
+	/* blocks that waited because the rx log had too many ranges above a hole */
+	uint64_t blocks_waited_for_log;
 	uint64_t ctrl_frames_sent, ctrl_frames_lost;
 	/* key rotation: successful pfs_session_update_keys calls; packets that
 	 * authenticated only under the next receive key (the first of them makes

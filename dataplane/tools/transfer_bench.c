@@ -280,6 +280,20 @@ static struct pfs_io *wrap_faults(const struct opts *o, uint32_t seed, struct pf
 	return wrapped;
 }
 
+/* The receiver process (two-process mode): if it dies, say so at once rather
+ * than wait for the time limit. */
+static pid_t receiver_pid;
+
+static void check_receiver(void)
+{
+	int status;
+
+	if (receiver_pid > 0 && waitpid(receiver_pid, &status, WNOHANG) == receiver_pid)
+		die(PFS_ERR_IO, "the receiver process ended before the transfer did (%s %d)",
+		    WIFSIGNALED(status) ? "signal" : "exit status",
+		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
 /*
  * Sends entry i and runs the loop until the peer settled it (or the limit).
  * rcv: the receiving engine when both run in this process (mem), else NULL.
@@ -296,8 +310,11 @@ static int send_file(struct endpoint *snd, struct endpoint *rcv, struct tx_state
 		die(rc, "%s", err);
 	if ((rc = pfs_session_send_stream(snd->s, m.data, m.len, e->rel, &id)))
 		die(rc, "cannot queue %s", e->rel);
-	while (tx->settled < want && now_ns() < limit && !rc)
+	for (uint32_t k = 0; tx->settled < want && now_ns() < limit && !rc; k++) {
 		rc = step(snd, fd) ? -1 : rcv ? step(rcv, -1) : 0;
+		if (!(k & 255))
+			check_receiver();
+	}
 	/* the receiver's last acknowledgements */
 	for (int k = 0; k < 100 && !rc && !pfs_session_sent_all(snd->s) && now_ns() < limit; k++)
 		rc = step(snd, fd) ? -1 : rcv ? step(rcv, -1) : 0;
@@ -480,8 +497,13 @@ int main(int argc, char **argv)
 			_exit(2);
 		uint64_t deadline = now_ns() + (uint64_t)(o.time_limit_s * 1e9) + 5000000000ull;
 		while (rx.committed + rx.failed < (int)l.n && now_ns() < deadline) {
-			if (step(&rcv, pfs_io_udp_fd(io)))
+			int src = step(&rcv, pfs_io_udp_fd(io));
+			if (src) {
+				fprintf(stderr,
+					"pfs-transfer-bench: the receiver's session failed: %s\n",
+					pfs_strerror(src));
 				_exit(3);
+			}
 		}
 		/* until the sender has our verdicts (they are resent until
 		 * acknowledged), then a moment more for its last acknowledgements */
@@ -497,6 +519,7 @@ int main(int argc, char **argv)
 			_exit(2);
 		_exit(0);
 	}
+	receiver_pid = pid;
 	/* only the child writes to_parent: a dead child reads as end of file */
 	close(to_parent[1]);
 	close(to_child[0]);

@@ -741,6 +741,55 @@ PFS_TEST(a_silent_peer_fails_the_session_after_the_policys_probe_timeouts)
 	free_peer(&b);
 }
 
+PFS_TEST(blocks_beyond_the_logs_out_of_order_limit_wait_for_the_hole_instead_of_failing)
+{
+	struct pfs_fault_config f = { .seed = 31, .loss_ppm = 300000, .reorder_ppm = 20000,
+				      .reorder_depth = 8 };
+	struct pfs_session_config c;
+	struct pfs_io *ia, *ib;
+	struct peer a, b;
+	size_t size = 8u << 20;
+	uint8_t *data = malloc(size);
+	char err[256];
+	uint64_t id;
+
+	setup_keys();
+	rng_seed(8);
+	fill_random(data, size);
+	CHECK_EQ(link_pair(&ia, &ib, &f), 0);
+	/* a deep window of small random blocks: each writes its own log range,
+	 * and 20 % loss leaves many complete blocks above one missing block */
+	struct pfs_log_config lc = { .capacity = LOG_CAP, .huge = PFS_HUGE_NEVER };
+	struct peer *pp[2] = { &a, &b };
+	for (int side = 0; side < 2; side++) {
+		struct peer *p = pp[side];
+		memset(p, 0, sizeof(*p));
+		config(&c, side);
+		c.window_blocks = 512;
+		c.codec.block_max = 16 << 10;
+		c.codec.lit_max = 4 << 10;
+		CHECK_EQ(pfs_log_open(&p->tx, &lc, err, sizeof(err)), 0);
+		CHECK_EQ(pfs_log_open(&p->rx, &lc, err, sizeof(err)), 0);
+		CHECK_EQ(pfs_index_init(&p->txi, pfs_index_bytes_for(LOG_CAP, c.codec.avg_chunk)), 0);
+		struct pfs_session_logs logs = { .tx = p->tx, .rx = p->rx, .tx_index = &p->txi,
+						  .keys = &keys };
+		struct pfs_session_sink sink = { .ctx = p, .open = sink_open, .write = sink_write,
+						  .finish = sink_finish, .abort = sink_abort,
+						  .sent = sink_sent };
+		CHECK_EQ(pfs_session_new(&p->s, &c, &logs, &sink, err, sizeof(err)), 0);
+		p->io = side ? ib : ia;
+	}
+	CHECK_EQ(pfs_session_send_stream(a.s, data, size, "deep", &id), 0);
+	CHECK(run(&a, &b, 120ull * 1000000000) != UINT64_MAX);
+	CHECK(received(&b, id, data, size));
+	printf("%lu blocks waited for the log\n",
+	       (unsigned long)pfs_session_stats(b.s)->blocks_waited_for_log);
+	CHECK(pfs_session_stats(b.s)->blocks_waited_for_log > 0);
+	free(data);
+	free_peer(&a);
+	free_peer(&b);
+}
+
 PFS_TEST(many_streams_queue_up_to_the_limit_and_all_arrive)
 {
 	struct pfs_io *ia, *ib;
