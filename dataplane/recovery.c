@@ -252,6 +252,18 @@ static void declare_lost(struct pfs_recovery *r, struct pfs_rec_sent *s, int by_
 		ev->lost(ev->ctx, gone.cookie, gone.bytes, gone.time_ns, now_ns);
 }
 
+void pfs_rec_make_room(struct pfs_recovery *r, uint64_t pn, uint64_t now_ns,
+		       const struct pfs_rec_events *ev)
+{
+	while (r->oldest < r->next_pn && pn - r->oldest >= PFS_REC_WINDOW) {
+		struct pfs_rec_sent *s = slot(r, r->oldest);
+		if (s)
+			declare_lost(r, s, 1, now_ns, ev); /* moves oldest on */
+		else
+			r->oldest++;
+	}
+}
+
 static void detect_lost(struct pfs_recovery *r, uint64_t now_ns, const struct pfs_rec_events *ev)
 {
 	uint64_t delay = pfs_rec_loss_delay_ns(r);

@@ -105,6 +105,15 @@ int pfs_rec_on_sent(struct pfs_recovery *r, uint64_t pn, uint64_t now_ns, uint32
 int pfs_rec_on_ack(struct pfs_recovery *r, const struct pfs_fr_ack *ack, uint64_t now_ns,
 		   const struct pfs_rec_events *ev);
 
+/*
+ * Declares lost every packet still outstanding more than PFS_REC_WINDOW numbers
+ * below pn, so that pn can be recorded: an end that sends mostly
+ * acknowledgements (untracked, but numbered) can run a window ahead of a lost
+ * probe before its timer fires again.
+ */
+void pfs_rec_make_room(struct pfs_recovery *r, uint64_t pn, uint64_t now_ns,
+		       const struct pfs_rec_events *ev);
+
 /* When pfs_rec_on_timeout should next run; UINT64_MAX when nothing is
  * outstanding. */
 uint64_t pfs_rec_deadline(const struct pfs_recovery *r);

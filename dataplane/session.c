@@ -1080,6 +1080,7 @@ int pfs_session_next_packet(struct pfs_session *s, uint8_t *out, size_t cap, siz
 		return s->failed = rc;
 	/* only ack-eliciting packets are tracked: nobody acknowledges the rest */
 	if (eliciting) {
+		pfs_rec_make_room(&s->rec, h.pn, now, &ev);
 		rc = pfs_rec_on_sent(&s->rec, h.pn, now, (uint32_t)*len, 1, cookie);
 		if (rc)
 			return s->failed = rc;

@@ -469,4 +469,21 @@ PFS_TEST(lost_packets_are_remembered_in_bounded_number_and_for_bounded_time)
 	CHECK_EQ(rec.packet_threshold, PFS_REC_PACKET_THRESHOLD);
 }
 
+PFS_TEST(a_probe_a_window_behind_is_declared_lost_to_make_room_for_the_next)
+{
+	reset();
+	/* one probe, then a window's worth of untracked acknowledgements */
+	CHECK_EQ(pfs_rec_on_sent(&rec, 0, 0, 1200, 1, 7), 0);
+	uint64_t pn = PFS_REC_WINDOW + 5;
+	CHECK_EQ(pfs_rec_on_sent(&rec, pn, 10 * MS, 1200, 1, 8), PFS_ERR_LIMIT);
+	pfs_rec_make_room(&rec, pn, 10 * MS, &ev);
+	CHECK_EQ(lost[7], 1);
+	CHECK_EQ(rec.bytes_in_flight, 0);
+	CHECK_EQ(pfs_rec_on_sent(&rec, pn, 10 * MS, 1200, 1, 8), 0);
+	/* nothing recent is touched */
+	pfs_rec_make_room(&rec, pn + 1, 11 * MS, &ev);
+	CHECK_EQ(lost[8], 0);
+	CHECK_EQ(rec.bytes_in_flight, 1200);
+}
+
 PFS_TEST_MAIN()
