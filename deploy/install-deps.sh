@@ -13,6 +13,7 @@ PACKAGES=(
 	libzstd-dev libxxhash-dev libsodium-dev # libraries linked by pfs_core
 	clang llvm libclang-rt-14-dev         # BPF programs, libFuzzer, sanitizers
 	libbpf-dev libxdp-dev xdp-tools       # AF_XDP backend
+	bpftool                               # BPF skeletons (bpftool gen skeleton)
 	zstd rsync                            # reference points in the codec benchmark
 	socat iproute2                        # network-namespace integration tests
 )
