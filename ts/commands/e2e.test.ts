@@ -223,6 +223,12 @@ describe.skipIf(!existsSync(cli))(
       await expect(pfs(a, "send", join(base, "src/album"), "nobody")).rejects.toMatchObject({
         stderr: expect.stringMatching(/no peer named nobody/),
       });
+      await expect(pfs(a, "blob", "verify", "nobody")).rejects.toMatchObject({
+        stderr: expect.stringMatching(/no peer named nobody/),
+      });
+      await expect(pfs(a, "send", `${base}/${"x".repeat(5000)}`, "beta")).rejects.toMatchObject({
+        stderr: expect.stringMatching(/sources|too long|longer|no such file/),
+      });
       await expect(pfs(a, "start", "--backend", "xdp", "--iface", "lo")).rejects.toMatchObject({
         stderr: expect.stringMatching(/already runs|AF_XDP/),
       });
