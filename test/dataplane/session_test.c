@@ -134,7 +134,10 @@ static void config(struct pfs_session_config *c, int side)
 	c->codec.lit_max = 64 << 10;
 }
 
-static int make_peer(struct peer *p, int side, struct pfs_io *io)
+/* A peer with memory logs and the test sink; tune (may be NULL) adjusts the
+ * session configuration first. */
+static int make_peer_tuned(struct peer *p, int side, struct pfs_io *io,
+			   void (*tune)(struct pfs_session_config *))
 {
 	struct pfs_log_config lc = { .capacity = LOG_CAP, .huge = PFS_HUGE_NEVER };
 	struct pfs_session_config c;
@@ -142,6 +145,8 @@ static int make_peer(struct peer *p, int side, struct pfs_io *io)
 
 	memset(p, 0, sizeof(*p));
 	config(&c, side);
+	if (tune)
+		tune(&c);
 	if (pfs_log_open(&p->tx, &lc, err, sizeof(err)) || pfs_log_open(&p->rx, &lc, err, sizeof(err)) ||
 	    pfs_index_init(&p->txi, pfs_index_bytes_for(LOG_CAP, c.codec.avg_chunk)))
 		return -1;
@@ -156,6 +161,11 @@ static int make_peer(struct peer *p, int side, struct pfs_io *io)
 	}
 	p->io = io;
 	return 0;
+}
+
+static int make_peer(struct peer *p, int side, struct pfs_io *io)
+{
+	return make_peer_tuned(p, side, io, NULL);
 }
 
 static void free_peer(struct peer *p)
@@ -741,44 +751,31 @@ PFS_TEST(a_silent_peer_fails_the_session_after_the_policys_probe_timeouts)
 	free_peer(&b);
 }
 
+/* a deep window of small random blocks: each writes its own log range */
+static void deep_window(struct pfs_session_config *c)
+{
+	c->window_blocks = 512;
+	c->codec.block_max = 16 << 10;
+	c->codec.lit_max = 4 << 10;
+}
+
 PFS_TEST(blocks_beyond_the_logs_out_of_order_limit_wait_for_the_hole_instead_of_failing)
 {
 	struct pfs_fault_config f = { .seed = 31, .loss_ppm = 300000, .reorder_ppm = 20000,
 				      .reorder_depth = 8 };
-	struct pfs_session_config c;
 	struct pfs_io *ia, *ib;
 	struct peer a, b;
 	size_t size = 8u << 20;
 	uint8_t *data = malloc(size);
-	char err[256];
 	uint64_t id;
 
 	setup_keys();
 	rng_seed(8);
 	fill_random(data, size);
+	/* heavy loss leaves many complete blocks above one missing block */
 	CHECK_EQ(link_pair(&ia, &ib, &f), 0);
-	/* a deep window of small random blocks: each writes its own log range,
-	 * and 20 % loss leaves many complete blocks above one missing block */
-	struct pfs_log_config lc = { .capacity = LOG_CAP, .huge = PFS_HUGE_NEVER };
-	struct peer *pp[2] = { &a, &b };
-	for (int side = 0; side < 2; side++) {
-		struct peer *p = pp[side];
-		memset(p, 0, sizeof(*p));
-		config(&c, side);
-		c.window_blocks = 512;
-		c.codec.block_max = 16 << 10;
-		c.codec.lit_max = 4 << 10;
-		CHECK_EQ(pfs_log_open(&p->tx, &lc, err, sizeof(err)), 0);
-		CHECK_EQ(pfs_log_open(&p->rx, &lc, err, sizeof(err)), 0);
-		CHECK_EQ(pfs_index_init(&p->txi, pfs_index_bytes_for(LOG_CAP, c.codec.avg_chunk)), 0);
-		struct pfs_session_logs logs = { .tx = p->tx, .rx = p->rx, .tx_index = &p->txi,
-						  .keys = &keys };
-		struct pfs_session_sink sink = { .ctx = p, .open = sink_open, .write = sink_write,
-						  .finish = sink_finish, .abort = sink_abort,
-						  .sent = sink_sent };
-		CHECK_EQ(pfs_session_new(&p->s, &c, &logs, &sink, err, sizeof(err)), 0);
-		p->io = side ? ib : ia;
-	}
+	CHECK_EQ(make_peer_tuned(&a, 0, ia, deep_window), 0);
+	CHECK_EQ(make_peer_tuned(&b, 1, ib, deep_window), 0);
 	CHECK_EQ(pfs_session_send_stream(a.s, data, size, "deep", &id), 0);
 	CHECK(run(&a, &b, 120ull * 1000000000) != UINT64_MAX);
 	CHECK(received(&b, id, data, size));
