@@ -21,7 +21,7 @@
 import { statSync, statfsSync } from "node:fs";
 import type { Server } from "node:tls";
 
-import { PfsError, type PfsErrorCode, codeFromC } from "../errors.js";
+import { ERRORS, PfsError, type PfsErrorCode, codeFromC } from "../errors.js";
 import type { CounterSnapshot } from "../dataplane/counters.js";
 import type { Command, Event } from "../dataplane/messages.js";
 import { type Channel, type ChannelIdentity, dial, listen } from "./channel.js";
@@ -169,9 +169,19 @@ function timed<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T>
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
+/** A data-plane code as the registry names it (PFS_ERR_…), as the API reports errors. */
 function errorOf(code: number, message: string): { code: string; message: string } {
-  return { code: String(code), message };
+  return { code: codeFromC(code) ?? String(code), message };
 }
+
+/** The C value of a data-plane code (the registry mirrors dataplane/error.h). */
+function cValue(code: PfsErrorCode): number {
+  const v = ERRORS[code].cCode;
+  if (v === null) throw new Error(`${code} is not a data-plane code`);
+  return v;
+}
+
+const CANCELLED = cValue("PFS_ERR_CANCELLED");
 
 export class PfsDaemon implements Daemon {
   private readonly peerState = new Map<string, PeerState>();
@@ -519,7 +529,7 @@ export class PfsDaemon implements Daemon {
       case "TRANSFER_DONE": {
         const t = this.transfersById.get(String(e.transferId));
         if (!t || t.info.state !== "running") return;
-        if (e.status === -10026 /* PFS_ERR_CANCELLED */ && t.info.state === "running") {
+        if (e.status === CANCELLED) {
           // the session went away under it: it runs again with the next one
           const st = this.peerState.get(t.info.peer);
           if (!st?.session || st.session.state !== "up") {
@@ -611,7 +621,7 @@ export class PfsDaemon implements Daemon {
       this.supervisor.send({ type: "CANCEL_TRANSFER", transferId: BigInt(id) });
     }
     if (t.info.state === "queued" || t.info.state === "running") {
-      this.finish(t, "cancelled", -10026, "cancelled by the operator");
+      this.finish(t, "cancelled", CANCELLED, "cancelled by the operator");
     }
     return { ...t.info };
   }
@@ -678,7 +688,12 @@ export class PfsDaemon implements Daemon {
     const t = this.transfersById.get(String(m.id));
     if (!t || t.info.state !== "running" || t.accepted) return;
     if (m.t === "reject") {
-      this.finish(t, "failed", -10001, `the peer refused it: ${String(m.message)}`);
+      this.finish(
+        t,
+        "failed",
+        cValue("PFS_ERR_INVALID_ARG"),
+        `the peer refused it: ${String(m.message)}`,
+      );
       return;
     }
     const st = this.peerState.get(t.info.peer);
@@ -699,7 +714,7 @@ export class PfsDaemon implements Daemon {
   private async onFinished(c: Channel, m: Record<string, unknown>): Promise<void> {
     const t = this.transfersById.get(String(m.id));
     if (!t || t.info.direction !== "receive" || t.info.peer !== c.peer) return;
-    const status = typeof m.status === "number" ? m.status : -10016;
+    const status = typeof m.status === "number" ? m.status : cValue("PFS_ERR_MALFORMED");
     const files = typeof m.files === "number" ? m.files : 0;
     const end = () =>
       this.finish(t, status === 0 ? "done" : "failed", status, String(m.message ?? ""));
