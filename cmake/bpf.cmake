@@ -12,10 +12,13 @@
 #   PFS_BPF_CLANG      clang used for -target bpf
 #   PFS_BPF_BPFTOOL    bpftool used for skeletons
 #   PFS_BPF_SKEL_DIR   where <name>.skel.h are generated (in the build dir)
+#   PFS_XDP_ENABLED    ON when, in addition, libxdp is found: the AF_XDP backend
+#                      (dataplane/io_xdp.c) is built for real
 #   target pfs_xdp_skel    the object bpf/pfs_xdp.bpf.o and its skeleton
 
 option(PFS_BPF "Build the BPF programs and their tests when clang, bpftool and libbpf are found" ON)
 set(PFS_BPF_ENABLED OFF)
+set(PFS_XDP_ENABLED OFF)
 
 function(pfs_bpf_skip why)
   message(STATUS "BPF: skipping the XDP program (bpf/pfs_xdp.bpf.c) and its tests (xdp_prog.*): ${why}")
@@ -110,3 +113,13 @@ foreach(t ${pfs_all_tests})
     set_tests_properties(${t} PROPERTIES SKIP_RETURN_CODE 77)
   endif()
 endforeach()
+
+# The AF_XDP backend needs libxdp (its xsk API and dispatcher) on top.
+pkg_check_modules(LIBXDP QUIET IMPORTED_TARGET libxdp)
+if(LIBXDP_FOUND)
+  set(PFS_XDP_ENABLED ON)
+  message(STATUS "AF_XDP: building the io_xdp backend with libxdp ${LIBXDP_VERSION}")
+else()
+  message(STATUS "AF_XDP: libxdp not found by pkg-config (apt-get install libxdp-dev): "
+                 "--backend xdp will say it is not built")
+endif()

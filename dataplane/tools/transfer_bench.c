@@ -3,7 +3,9 @@
  * pfs-transfer-bench: two session engines on this machine — in two processes
  * joined by UDP on loopback, or with --backend mem in one process joined by
  * the in-process backend (no kernel, no sleeping: the engine's own cost) —
- * moving --base
+ * or, with --netns, in two network namespaces joined by a link, each end on
+ * the kernel UDP backend or AF_XDP (--backend xdp, or xdp,udp for a sender on
+ * AF_XDP and a receiver on UDP) — moving --base
  * (if given) and then --target as files: the receiver writes them below a
  * receive root (default: a fresh directory in /dev/shm, removed afterwards),
  * checks their digests, syncs and renames them, exactly as the data plane
@@ -12,16 +14,21 @@
  * --corrupt) are applied by io_fault on the receiving side of each direction,
  * in real time. Prints one JSON object.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +37,7 @@
 #include "error.h"
 #include "files.h"
 #include "io.h"
+#include "io_xdp.h"
 #include "session.h"
 #include "tool.h"
 
@@ -44,6 +52,23 @@ struct opts {
 	double time_limit_s;
 	uint32_t mtu;
 	int mem;
+	/* two-process mode: per side, [0] sender and [1] receiver */
+	int xdp[2];		 /* 1: AF_XDP, 0: kernel UDP */
+	const char *netns[2];	 /* network namespace names (/run/netns), or NULL */
+	struct pfs_addr addr[2]; /* each end's address (port: --port, or any) */
+	char iface[2][IF_NAMESIZE];
+	enum pfs_xdp_mode xdp_mode;
+	enum pfs_xdp_copy xdp_copy;
+	uint16_t port;
+};
+
+/* What one side's process reports about its own end. */
+struct side_report {
+	char verdict;
+	double cpu_s; /* user + system time of the process */
+	uint64_t rx_frames, tx_frames, rx_dropped, tx_dropped;
+	int xdp, zero_copy;
+	char mode[8], umem[8];
 };
 
 /* What the sender hears back, per stream. */
@@ -218,25 +243,167 @@ static int step(struct endpoint *e, int fd)
 
 static struct pfs_io *wrap_faults(const struct opts *o, uint32_t seed, struct pfs_io *io);
 
-static struct pfs_io *open_io(const struct opts *o, uint32_t seed, struct pfs_addr *local)
+/* The XDP program this process attached (detached on every way out). */
+static struct pfs_xdp_prog *xdp_prog;
+
+static void detach_xdp(void)
 {
-	struct pfs_udp_config uc = { .bind = { .family = 4, .ip = { 127, 0, 0, 1 } },
-				     .frames = 8192,
-				     .frame_size = o->mtu,
-				     .sockbuf = 8u << 20 };
+	pfs_xdp_prog_detach(xdp_prog);
+	xdp_prog = NULL;
+}
+
+static void on_stop_signal(int sig)
+{
+	detach_xdp();
+	_exit(128 + sig);
+}
+
+/* Enters the network namespace /run/netns/name (this process only). */
+static void enter_netns(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (!name)
+		return;
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) != 0)
+		die(-errno,
+		    "cannot enter network namespace %s (%s): it must exist (ip netns add) "
+		    "and entering it needs root",
+		    name, strerror(errno));
+	close(fd);
+}
+
+/* The interface holding addr in this namespace. */
+static void iface_of(const struct pfs_addr *addr, char *name)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (name[0])
+		return;
+	if (getifaddrs(&ifa) != 0)
+		die(-errno, "cannot list interfaces: %s", strerror(errno));
+	for (i = ifa; i && !name[0]; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if ((addr->family == 4 && i->ifa_addr->sa_family == AF_INET &&
+		     !memcmp(&((struct sockaddr_in *)i->ifa_addr)->sin_addr, addr->ip, 4)) ||
+		    (addr->family == 6 && i->ifa_addr->sa_family == AF_INET6 &&
+		     !memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, addr->ip, 16)))
+			snprintf(name, IF_NAMESIZE, "%s", i->ifa_name);
+	}
+	freeifaddrs(ifa);
+	if (!name[0])
+		die(PFS_ERR_INVALID_ARG, "no interface in this namespace has the address given "
+					 "to --addr (give --iface)");
+}
+
+/* Opens side's backend (0 sender, 1 receiver); *fd is what to poll. */
+static struct pfs_io *open_io(const struct opts *o, int side, struct pfs_addr *local, int *fd)
+{
 	struct pfs_io *io;
-	char err[256];
+	char err[1024];
 	int rc;
 
-	if ((rc = pfs_io_udp_open(&io, &uc, err, sizeof(err))))
-		die(rc, "%s", err);
-	pfs_io_udp_local(io, local);
-	return wrap_faults(o, seed, io);
+	if (o->xdp[side]) {
+		struct pfs_xdp_config xc = { .local = o->addr[side],
+					     .mtu = o->mtu,
+					     .copy = o->xdp_copy };
+		char name[IF_NAMESIZE];
+		memcpy(name, o->iface[side], sizeof(name));
+		iface_of(&o->addr[side], name);
+		if ((rc = pfs_xdp_prog_attach(&xdp_prog, name, o->port, o->xdp_mode, err,
+					      sizeof(err))))
+			die(rc, "%s", err);
+		atexit(detach_xdp);
+		signal(SIGINT, on_stop_signal);
+		signal(SIGTERM, on_stop_signal);
+		xc.prog = xdp_prog;
+		xc.local.port = o->port;
+		if ((rc = pfs_io_xdp_open(&io, &xc, err, sizeof(err))))
+			die(rc, "%s", err);
+		*local = xc.local;
+		*fd = pfs_io_xdp_fd(io);
+	} else {
+		struct pfs_udp_config uc = { .bind = o->addr[side],
+					     .frames = 8192,
+					     .frame_size = o->mtu,
+					     .sockbuf = 8u << 20 };
+		if (o->netns[side])
+			uc.bind.port = o->port;
+		if ((rc = pfs_io_udp_open(&io, &uc, err, sizeof(err))))
+			die(rc, "%s", err);
+		pfs_io_udp_local(io, local);
+		*fd = pfs_io_udp_fd(io);
+	}
+	struct pfs_io *w = wrap_faults(o, (uint32_t)side + 1, io);
+	if (w != io)
+		*fd = -1; /* frames wait inside io_fault: poll in short steps */
+	return w;
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU time when the side was set up (logs mapped, index allocated): what
+ * fill_report counts from. */
+static double cpu_at_start;
+
+/* What this process saw of its own end. */
+static void fill_report(struct side_report *r, const struct pfs_io *io, int xdp)
+{
+	struct pfs_xdp_info xi;
+
+	r->cpu_s = cpu_seconds() - cpu_at_start;
+	r->rx_frames = io->stats.rx_frames;
+	r->tx_frames = io->stats.tx_frames;
+	r->rx_dropped = io->stats.rx_dropped;
+	r->tx_dropped = io->stats.tx_dropped;
+	r->xdp = xdp;
+	if (xdp && pfs_io_xdp_info(io, &xi) == 0) {
+		r->zero_copy = xi.zero_copy;
+		snprintf(r->mode, sizeof(r->mode), "%s",
+			 pfs_xdp_mode_name(pfs_xdp_prog_mode(xdp_prog)));
+		snprintf(r->umem, sizeof(r->umem), "%s", xi.umem);
+	}
+}
+
+static const char *backend_name(const struct opts *o)
+{
+	static const char *names[2][2] = { { "udp", "udp,xdp" }, { "xdp,udp", "xdp" } };
+
+	return o->mem ? "mem" : names[o->xdp[0]][o->xdp[1]];
+}
+
+/* One side's end over the whole run (every file, acknowledgements included),
+ * as a JSON member; nothing in mem mode. */
+static void report_side(const char *who, const struct side_report *r)
+{
+	if (!r)
+		return;
+	printf(",\n  \"%s\": {\"cpu_s\": %.3f, \"tx_frames\": %llu, \"rx_frames\": %llu, "
+	       "\"tx_dropped\": %llu, \"rx_dropped\": %llu, \"frames_per_cpu_s\": %.0f",
+	       who, r->cpu_s, (unsigned long long)r->tx_frames, (unsigned long long)r->rx_frames,
+	       (unsigned long long)r->tx_dropped, (unsigned long long)r->rx_dropped,
+	       r->cpu_s > 0 ? (double)(r->tx_frames + r->rx_frames) / r->cpu_s : 0);
+	if (r->xdp)
+		printf(", \"xdp_mode\": \"%s\", \"zero_copy\": %s, \"umem\": \"%s\"", r->mode,
+		       r->zero_copy ? "true" : "false", r->umem);
+	printf("}");
 }
 
 static void report(const struct opts *o, const struct pfs_file_entry *target,
 		   const struct pfs_session_stats *st, const struct pfs_session_stats *before,
-		   uint64_t ns, int completed, int verified)
+		   uint64_t ns, int completed, int verified, const struct side_report *sender,
+		   const struct side_report *receiver)
 {
 	double secs = (double)ns / 1e9;
 
@@ -247,19 +414,25 @@ static void report(const struct opts *o, const struct pfs_file_entry *target,
 	       "  \"reorder\": %g,\n  \"rate_cap_MBps\": %.1f,\n  \"mtu\": %u,\n"
 	       "  \"pointer_bytes\": %llu,\n  \"repairs\": %llu,\n"
 	       "  \"end_cwnd\": %llu,\n  \"end_pacing_MBps\": %.1f,\n  \"end_srtt_us\": %.1f,\n"
-	       "  \"end_min_rtt_us\": %.1f\n}\n",
+	       "  \"end_min_rtt_us\": %.1f",
 	       (unsigned long long)target->size, secs,
 	       secs > 0 ? (double)target->size / secs / 1e6 : 0,
 	       (unsigned long long)(st->bytes_sent - before->bytes_sent),
 	       (unsigned long long)(st->retransmitted_bytes - before->retransmitted_bytes),
 	       (unsigned long long)(st->packets_sent - before->packets_sent),
-	       completed ? "true" : "false", verified ? "true" : "false", o->mem ? "mem" : "udp",
+	       completed ? "true" : "false", verified ? "true" : "false", backend_name(o),
 	       pfs_cc_name(o->cc), o->loss, o->reorder, (double)o->rate_cap / 1e6, o->mtu,
 	       (unsigned long long)(st->pointer_bytes - before->pointer_bytes),
 	       (unsigned long long)(st->repair_blocks_sent - before->repair_blocks_sent),
 	       (unsigned long long)st->cwnd, (double)st->pacing_rate / 1e6,
 	       (double)st->srtt_ns / 1e3,
 	       st->min_rtt_ns == UINT64_MAX ? 0.0 : (double)st->min_rtt_ns / 1e3);
+	/* the whole run's frames per side (both files, acknowledgements too) */
+	printf(",\n  \"packets_per_s\": %.0f",
+	       secs > 0 ? (double)(st->packets_sent - before->packets_sent) / secs : 0);
+	report_side("sender", sender);
+	report_side("receiver", receiver);
+	printf("\n}\n");
 }
 
 static struct pfs_io *wrap_faults(const struct opts *o, uint32_t seed, struct pfs_io *io)
@@ -350,7 +523,7 @@ static int run_mem(const struct opts *o, const struct pfs_file_list *l)
 		ok &= tx.status[i] == 0 && same_bytes(o->root, &l->e[i]);
 	ok &= tx.settled == (int)l->n && rx.committed == (int)l->n;
 	report(o, &l->e[l->n - 1], pfs_session_stats(snd.s), &before, t1 - t0,
-	       tx.settled == (int)l->n, ok);
+	       tx.settled == (int)l->n, ok, NULL, NULL);
 	pfs_session_free(snd.s);
 	pfs_session_free(rcv.s);
 	pfs_files_rx_close(&rx.files);
@@ -359,10 +532,41 @@ static int run_mem(const struct opts *o, const struct pfs_file_list *l)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pfs-transfer-bench --target FILE [--base FILE] [--loss P] "
-			"[--reorder P] [--duplicate P] [--corrupt P] [--rate MBIT] "
-			"[--cc bbr|cubic|fixed] [--log-size BYTES] [--time-limit S] [--mtu BYTES] "
-			"[--backend udp|mem] [--receive-root DIR] [--json]\n");
+	fprintf(stderr,
+		"usage: pfs-transfer-bench --target FILE [--base FILE] [--loss P] "
+		"[--reorder P] [--duplicate P] [--corrupt P] [--rate MBIT] "
+		"[--cc bbr|cubic|fixed] [--log-size BYTES] [--time-limit S] [--mtu BYTES] "
+		"[--backend udp|mem|xdp|xdp,udp|udp,xdp] [--receive-root DIR] [--json]\n"
+		"       [--netns SENDER_NS,RECEIVER_NS --addr SENDER_IP,RECEIVER_IP] "
+		"[--iface SENDER_IF,RECEIVER_IF] [--port PORT]\n"
+		"       [--xdp-mode auto|native|generic] [--xdp-copy auto|zerocopy|copy]\n"
+		"  --netns runs each end in its own network namespace (root); xdp needs it\n");
+}
+
+/* "a,b" into two parts (or "a" into both); returns how many were given. */
+static int split2(const char *arg, char out[2][64])
+{
+	const char *comma = strchr(arg, ',');
+
+	if (!comma) {
+		snprintf(out[0], 64, "%s", arg);
+		snprintf(out[1], 64, "%s", arg);
+		return 1;
+	}
+	snprintf(out[0], 64, "%.*s", (int)(comma - arg), arg);
+	snprintf(out[1], 64, "%s", comma + 1);
+	return 2;
+}
+
+static void parse_ip(const char *s, struct pfs_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a->ip) == 1)
+		a->family = 4;
+	else if (inet_pton(AF_INET6, s, a->ip) == 1)
+		a->family = 6;
+	else
+		die(PFS_ERR_INVALID_ARG, "--addr %s: not an IPv4 or IPv6 address", s);
 }
 
 int main(int argc, char **argv)
@@ -375,8 +579,13 @@ int main(int argc, char **argv)
 		{ "json", 0, 0, 'j' },	   { "mtu", 1, 0, 'm' },
 		{ "backend", 1, 0, 'B' },  { "duplicate", 1, 0, 'd' },
 		{ "corrupt", 1, 0, 'C' },  { "receive-root", 1, 0, 'o' },
+		{ "netns", 1, 0, 'N' },	   { "addr", 1, 0, 'A' },
+		{ "iface", 1, 0, 'I' },	   { "port", 1, 0, 'P' },
+		{ "xdp-mode", 1, 0, 'X' }, { "xdp-copy", 1, 0, 'Z' },
 		{ "help", 0, 0, 'h' },	   { 0, 0, 0, 0 },
 	};
+	static char netns[2][64];
+	char two[2][64];
 	struct opts o = {
 		.cc = PFS_CC_BBR, .log_size = 1ull << 30, .time_limit_s = 300, .mtu = MTU_DEFAULT
 	};
@@ -428,9 +637,65 @@ int main(int argc, char **argv)
 			o.mtu = (uint32_t)atoi(optarg);
 			break;
 		case 'B':
-			if (strcmp(optarg, "udp") && strcmp(optarg, "mem"))
-				die(PFS_ERR_INVALID_ARG, "--backend: udp or mem");
 			o.mem = !strcmp(optarg, "mem");
+			if (o.mem)
+				break;
+			split2(optarg, two);
+			for (int k = 0; k < 2; k++) {
+				if (strcmp(two[k], "udp") && strcmp(two[k], "xdp"))
+					die(PFS_ERR_INVALID_ARG,
+					    "--backend: udp, mem, xdp, or SENDER,RECEIVER of udp/xdp");
+				o.xdp[k] = !strcmp(two[k], "xdp");
+			}
+			break;
+		case 'N':
+			if (split2(optarg, netns) != 2)
+				die(PFS_ERR_INVALID_ARG, "--netns: SENDER_NS,RECEIVER_NS");
+			o.netns[0] = netns[0];
+			o.netns[1] = netns[1];
+			break;
+		case 'A':
+			split2(optarg, two);
+			parse_ip(two[0], &o.addr[0]);
+			parse_ip(two[1], &o.addr[1]);
+			if (o.addr[0].family != o.addr[1].family)
+				die(PFS_ERR_INVALID_ARG, "--addr: both IPv4 or both IPv6");
+			break;
+		case 'I':
+			split2(optarg, two);
+			for (int k = 0; k < 2; k++) {
+				if (strlen(two[k]) >= IF_NAMESIZE)
+					die(PFS_ERR_INVALID_ARG, "--iface %s: name too long",
+					    two[k]);
+				snprintf(o.iface[k], IF_NAMESIZE, "%s", two[k]);
+			}
+			break;
+		case 'P':
+			o.port = (uint16_t)atoi(optarg);
+			if (o.port == 0)
+				die(PFS_ERR_INVALID_ARG, "--port: 1..65535");
+			break;
+		case 'X':
+			o.xdp_mode = !strcmp(optarg, "native") ?
+					     PFS_XDP_MODE_NATIVE :
+				     !strcmp(optarg, "generic") ?
+					     PFS_XDP_MODE_GENERIC :
+				     !strcmp(optarg, "auto") ?
+					     PFS_XDP_MODE_AUTO :
+					     (die(PFS_ERR_INVALID_ARG,
+						  "--xdp-mode: auto, native or generic"),
+					      PFS_XDP_MODE_AUTO);
+			break;
+		case 'Z':
+			o.xdp_copy = !strcmp(optarg, "zerocopy") ?
+					     PFS_XDP_COPY_ZEROCOPY :
+				     !strcmp(optarg, "copy") ?
+					     PFS_XDP_COPY_COPY :
+				     !strcmp(optarg, "auto") ?
+					     PFS_XDP_COPY_AUTO :
+					     (die(PFS_ERR_INVALID_ARG,
+						  "--xdp-copy: auto, zerocopy or copy"),
+					      PFS_XDP_COPY_AUTO);
 			break;
 		case 'j':
 			break;
@@ -453,6 +718,24 @@ int main(int argc, char **argv)
 		    "--loss, --reorder, --duplicate and --corrupt are fractions in [0, 1)");
 	if (o.cc == PFS_CC_FIXED && !o.rate_cap)
 		die(PFS_ERR_INVALID_ARG, "--cc fixed needs --rate");
+	if ((o.xdp[0] || o.xdp[1]) && !o.netns[0])
+		die(PFS_ERR_INVALID_ARG,
+		    "--backend xdp needs --netns and --addr: AF_XDP runs on an Ethernet link "
+		    "between two namespaces, not on loopback");
+	if (o.netns[0] && !o.addr[0].family)
+		die(PFS_ERR_INVALID_ARG, "--netns needs --addr SENDER_IP,RECEIVER_IP");
+	if (o.mem && o.netns[0])
+		die(PFS_ERR_INVALID_ARG, "--backend mem runs in one process: no --netns");
+	if (!o.addr[0].family) /* both ends on loopback */
+		for (int k = 0; k < 2; k++)
+			o.addr[k] = (struct pfs_addr){ .family = 4, .ip = { 127, 0, 0, 1 } };
+	if (o.netns[0] && !o.port)
+		o.port = 4433;
+	if (o.xdp[0] || o.xdp[1]) {
+		char why[256];
+		if (!pfs_xdp_available(why, sizeof(why)))
+			die(-EOPNOTSUPP, "%s", why);
+	}
 	struct pfs_file_list l = { 0 };
 	char err[512], tmp[] = "/dev/shm/pfs-bench-XXXXXX";
 	int rc, made = 0;
@@ -488,43 +771,47 @@ int main(int argc, char **argv)
 		die(-errno, "fork");
 	if (pid == 0) {
 		struct rx_state rx = { 0 };
+		struct side_report me = { 0 };
+		int fd;
 		close(to_parent[0]);
 		close(to_child[1]);
-		struct pfs_io *io = open_io(&o, 2, &b_local);
+		enter_netns(o.netns[1]);
+		struct pfs_io *io = open_io(&o, 1, &b_local, &fd);
 		setup(&rcv, &o, 1, io, &rx, NULL);
+		cpu_at_start = cpu_seconds();
 		if (write(to_parent[1], &b_local, sizeof(b_local)) != sizeof(b_local) ||
 		    read(to_child[0], &rcv.peer, sizeof(rcv.peer)) != sizeof(rcv.peer))
-			_exit(2);
+			exit(2);
 		uint64_t deadline = now_ns() + (uint64_t)(o.time_limit_s * 1e9) + 5000000000ull;
 		while (rx.committed + rx.failed < (int)l.n && now_ns() < deadline) {
-			int src = step(&rcv, pfs_io_udp_fd(io));
-			if (src) {
-				fprintf(stderr,
-					"pfs-transfer-bench: the receiver's session failed: %s\n",
-					pfs_strerror(src));
-				_exit(3);
-			}
+			int src = step(&rcv, fd);
+			if (src)
+				die(src, "the receiver's session failed: %s", pfs_strerror(src));
 		}
 		/* until the sender has our verdicts (they are resent until
 		 * acknowledged), then a moment more for its last acknowledgements */
 		while (!pfs_session_idle(rcv.s) && now_ns() < deadline)
-			step(&rcv, pfs_io_udp_fd(io));
+			step(&rcv, fd);
 		for (uint64_t end = now_ns() + 200000000ull; now_ns() < end;)
-			step(&rcv, pfs_io_udp_fd(io));
+			step(&rcv, fd);
 		int ok = rx.committed == (int)l.n;
 		for (size_t i = 0; i < l.n; i++)
 			ok &= same_bytes(o.root, &l.e[i]);
-		char verdict = ok ? 1 : 0;
-		if (write(to_parent[1], &verdict, 1) != 1)
-			_exit(2);
-		_exit(0);
+		me.verdict = ok ? 1 : 0;
+		fill_report(&me, io, o.xdp[1]);
+		if (write(to_parent[1], &me, sizeof(me)) != sizeof(me))
+			exit(2);
+		exit(0); /* atexit detaches the XDP program */
 	}
 	receiver_pid = pid;
 	/* only the child writes to_parent: a dead child reads as end of file */
 	close(to_parent[1]);
 	close(to_child[0]);
-	struct pfs_io *io = open_io(&o, 1, &a_local);
+	enter_netns(o.netns[0]);
+	int fd;
+	struct pfs_io *io = open_io(&o, 0, &a_local, &fd);
 	setup(&snd, &o, 0, io, NULL, &tx);
+	cpu_at_start = cpu_seconds();
 	if (read(to_parent[0], &snd.peer, sizeof(snd.peer)) != sizeof(snd.peer) ||
 	    write(to_child[1], &a_local, sizeof(a_local)) != sizeof(a_local))
 		die(PFS_ERR_IO, "receiver did not start");
@@ -534,26 +821,28 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < l.n && !rc; i++) {
 		before = *pfs_session_stats(snd.s);
 		t0 = now_ns();
-		rc = send_file(&snd, NULL, &tx, &l.e[i], limit, pfs_io_udp_fd(io));
+		rc = send_file(&snd, NULL, &tx, &l.e[i], limit, fd);
 		t1 = now_ns();
 	}
 	if (rc)
 		die(rc, "sender failed: %s", pfs_strerror(rc));
 	/* keep answering (the receiver waits for acknowledgements of its
 	 * verdicts) until it reports what it found */
-	char verdict = 0;
+	struct side_report me = { 0 }, peer = { 0 };
 	struct pollfd pp = { .fd = to_parent[0], .events = POLLIN };
 	uint64_t wait_end = now_ns() + 10000000000ull;
 	while (now_ns() < wait_end && poll(&pp, 1, 0) == 0)
-		step(&snd, pfs_io_udp_fd(io));
-	if (read(to_parent[0], &verdict, 1) != 1)
-		verdict = 0;
+		step(&snd, fd);
+	if (read(to_parent[0], &peer, sizeof(peer)) != sizeof(peer))
+		peer.verdict = 0;
 	int status;
 	waitpid(pid, &status, 0);
+	char verdict = peer.verdict;
 	for (size_t i = 0; i < l.n; i++)
 		verdict &= tx.status[i] == 0;
+	fill_report(&me, io, o.xdp[0]);
 	report(&o, &l.e[l.n - 1], pfs_session_stats(snd.s), &before, t1 - t0,
-	       tx.settled == (int)l.n, verdict);
+	       tx.settled == (int)l.n, verdict, &me, &peer);
 	if (made)
 		clean_root(o.root, &l, made);
 	pfs_files_free(&l);
