@@ -3,9 +3,10 @@
  * What the XDP steering program (pfs_xdp.bpf.c) shares with user space: its map
  * sizes and the reason code under which it counts every packet it sees.
  *
- * Included by the BPF program and by C (the io_xdp backend, the unit tests in
- * test/dataplane/xdp_prog_test.c). Mirrored by hand in TypeScript (ts/, as
- * metric labels) once the daemon exports these counters: keep both in step.
+ * Included by the BPF program and by C (the io_xdp backend, the data plane's
+ * BACKEND event, the unit tests in test/dataplane/xdp_prog_test.c). Mirrored in
+ * TypeScript (ts/dataplane/protocol.ts, metric labels; its test parses this
+ * file and fails when the two disagree).
  *
  * Reason codes are indices of the per-CPU counter array and labels of metrics:
  * never renumber or reuse one; add new codes before PFS_XDP_REASON_MAX

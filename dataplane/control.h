@@ -90,6 +90,8 @@ enum pfs_counter {
 #define PFS_MSG_DIGEST_BYTES 16u    /* = PFS_FILE_DIGEST_BYTES (XXH3-128, canonical form) */
 #define PFS_MSG_ADDR_BYTES 16u	    /* IPv6, or IPv4 in the first 4 bytes and zeros */
 #define PFS_MSG_PTO_BACKOFF_MAX 16u /* largest exponent of the probe-timeout backoff */
+#define PFS_MSG_IFNAME_MAX 15u	    /* bytes of an interface name (IFNAMSIZ - 1) */
+#define PFS_MSG_COUNTS_MAX 16u	    /* entries of a BACKEND event's count arrays */
 
 enum pfs_msg_type {
 	/* commands: controller -> data plane */
@@ -107,6 +109,20 @@ enum pfs_msg_type {
 	PFS_MSG_TRANSFER_DONE = 0x84,
 	PFS_MSG_FILE_RECEIVED = 0x85,
 	PFS_MSG_LOG = 0x86,
+	PFS_MSG_BACKEND = 0x87, /* what the packet I/O got, and its counters */
+};
+
+/* BACKEND's kind */
+enum pfs_msg_backend_kind {
+	PFS_BACKEND_UDP = 1,
+	PFS_BACKEND_XDP = 2,
+};
+
+/* BACKEND's xdp_mode (= enum pfs_xdp_mode of io_xdp.h, AUTO excepted) */
+enum pfs_msg_xdp_mode {
+	PFS_MSG_XDP_NONE = 0, /* the UDP backend */
+	PFS_MSG_XDP_NATIVE = 1,
+	PFS_MSG_XDP_GENERIC = 2,
 };
 
 enum pfs_msg_family {

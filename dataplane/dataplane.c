@@ -13,6 +13,12 @@
  * run-to-completion, each over its own socket of one SO_REUSEPORT group; they
  * share nothing and take no locks: their queues are ring.h SPSC rings in
  * ordinary memory.
+ *
+ * Packet I/O is the kernel UDP backend (any user, any interface) or, with
+ * --backend xdp, AF_XDP on one interface: the steering program attached
+ * through libxdp, one socket per receive queue and one worker per socket
+ * (io_xdp.h). The control thread reports which, with its counters, in a
+ * BACKEND event after READY and then every second.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +34,8 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "io_xdp.h"
+#include "pfs_xdp.h" /* bpf/: the XDP program's reason codes */
 #include "region.h"
 #include "ring.h"
 #include "ring_msg.h"
@@ -48,6 +56,12 @@ struct wthread {
 	struct pfs_ring evt_in, evt_out; /* worker -> control */
 	uint64_t events_dropped;
 	int started;
+	/* the io's counters as the worker last copied them (atomic words: the
+	 * control thread reads them) */
+	struct {
+		uint64_t wakeups, no_neighbour, handed_off, handoff_dropped;
+		uint64_t refused[PFS_ETH_VERDICT_MAX];
+	} snap;
 };
 
 struct route {
@@ -61,9 +75,21 @@ static volatile sig_atomic_t stop_signal;
 static int stop_workers;
 
 static struct {
-	const char *region, *listen, *cores, *root;
+	const char *region, *listen, *cores, *root, *iface;
 	uint32_t mtu;
+	int xdp;
+	enum pfs_xdp_mode xdp_mode;
+	enum pfs_xdp_copy xdp_copy;
 } opt = { .mtu = 1472 };
+
+/* Attached when --backend xdp; detached on every way out (exit included). */
+static struct pfs_xdp_prog *xdp_prog;
+
+static void detach_xdp(void)
+{
+	pfs_xdp_prog_detach(xdp_prog);
+	xdp_prog = NULL;
+}
 
 static void on_signal(int sig)
 {
@@ -104,10 +130,26 @@ static void worker_emit(void *ctx, const struct pfs_msg *m)
 	t->events_dropped++;
 }
 
+/* Copies the worker's io counters where the control thread reads them. */
+static void snapshot_io(struct wthread *t)
+{
+	struct pfs_xdp_info xi;
+
+	if (pfs_io_xdp_info(t->io, &xi) != 0)
+		return;
+	__atomic_store_n(&t->snap.wakeups, xi.wakeups, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->snap.no_neighbour, xi.no_neighbour, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->snap.handed_off, xi.handed_off, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->snap.handoff_dropped, xi.handoff_dropped, __ATOMIC_RELAXED);
+	for (int v = 0; v < PFS_ETH_VERDICT_MAX; v++)
+		__atomic_store_n(&t->snap.refused[v], xi.refused[v], __ATOMIC_RELAXED);
+}
+
 static void *worker_main(void *arg)
 {
 	struct wthread *t = arg;
 	uint8_t buf[PFS_MSG_MAX + 8];
+	uint64_t snapped = 0;
 	size_t len;
 
 	if (t->cpu >= 0) {
@@ -127,6 +169,10 @@ static void *worker_main(void *arg)
 				pfs_worker_command(t->w, &m, ctr, now);
 		}
 		wake = pfs_worker_poll(t->w, now);
+		if (opt.xdp && now - snapped > 100000000ull) {
+			snapshot_io(t);
+			snapped = now;
+		}
 		now = pfs_region_now_ns();
 		if (wake > now) {
 			/* nothing to do before wake: sleep in the socket (1 ms at most,
@@ -229,6 +275,50 @@ static void send_event(struct pfs_region *r, const struct pfs_msg *m)
 
 	if (pfs_msg_encode(m, buf, sizeof(buf), &len) == 0)
 		pfs_region_send(r, buf, len); /* full: the controller is not reading */
+}
+
+/* What the packet I/O is, with its counters summed over workers. */
+static void send_backend(struct pfs_region *r, struct wthread *wt, uint32_t nw)
+{
+	struct pfs_msg m = { .type = PFS_MSG_BACKEND };
+	struct pfs_msg_backend *b = &m.u.backend;
+	struct pfs_xdp_info xi;
+	uint64_t reasons[PFS_XDP_REASON_MAX];
+
+	_Static_assert(PFS_XDP_REASON_MAX <= PFS_MSG_COUNTS_MAX &&
+			       PFS_ETH_VERDICT_MAX <= PFS_MSG_COUNTS_MAX,
+		       "BACKEND's count arrays must hold every reason code");
+	b->queues = nw;
+	if (!opt.xdp) {
+		b->kind = PFS_BACKEND_UDP;
+		send_event(r, &m);
+		return;
+	}
+	b->kind = PFS_BACKEND_XDP;
+	b->xdp_mode = pfs_xdp_prog_mode(xdp_prog) == PFS_XDP_MODE_NATIVE ? PFS_MSG_XDP_NATIVE :
+									   PFS_MSG_XDP_GENERIC;
+	/* set when the sockets were opened; constant since */
+	if (pfs_io_xdp_info(wt[0].io, &xi) == 0) {
+		b->zero_copy = (uint8_t)xi.zero_copy;
+		b->hugepages = !strcmp(xi.umem, "hugetlb");
+	}
+	b->ifname = (struct pfs_msg_str){ .p = (const uint8_t *)opt.iface,
+					  .len = (uint16_t)strlen(opt.iface) };
+	for (uint32_t k = 0; k < nw; k++) {
+		b->wakeups += __atomic_load_n(&wt[k].snap.wakeups, __ATOMIC_RELAXED);
+		b->no_neighbour += __atomic_load_n(&wt[k].snap.no_neighbour, __ATOMIC_RELAXED);
+		b->handed_off += __atomic_load_n(&wt[k].snap.handed_off, __ATOMIC_RELAXED);
+		b->handoff_dropped +=
+			__atomic_load_n(&wt[k].snap.handoff_dropped, __ATOMIC_RELAXED);
+		for (int v = 0; v < PFS_ETH_VERDICT_MAX; v++)
+			b->refused[v] += __atomic_load_n(&wt[k].snap.refused[v], __ATOMIC_RELAXED);
+	}
+	b->nrefused = PFS_ETH_VERDICT_MAX;
+	if (pfs_xdp_prog_counts(xdp_prog, reasons) == 0) {
+		b->nreasons = PFS_XDP_REASON_MAX;
+		memcpy(b->reasons, reasons, sizeof(reasons));
+	}
+	send_event(r, &m);
 }
 
 static void refuse(struct pfs_region *r, const struct pfs_msg *cmd, int rc, const char *why)
@@ -396,11 +486,130 @@ static void *queue_mem(struct pfs_ring *in, struct pfs_ring *out, int in_side)
 	return mem;
 }
 
+static struct wthread *new_workers(uint32_t nw)
+{
+	struct wthread *wt = calloc(nw, sizeof(*wt));
+
+	if (!wt)
+		fatal(PFS_ERR_NOMEM, "out of memory");
+	return wt;
+}
+
+/* Kernel UDP: one socket per worker in a SO_REUSEPORT group, steered by
+ * connection id. Returns the number of workers. */
+static uint32_t open_udp(struct wthread **out, struct pfs_addr *bind_addr, int *cpus, uint32_t nw)
+{
+	struct wthread *wt;
+	char err[512];
+	int rc;
+
+	if (nw == 0) {
+		nw = 1;
+		cpus[0] = -1;
+	}
+	wt = *out = new_workers(nw);
+	/* sockets first, in worker order: the steering program indexes them so */
+	for (uint32_t k = 0; k < nw; k++) {
+		struct pfs_udp_config uc = { .bind = *bind_addr,
+					     .frames = 8192,
+					     .frame_size = opt.mtu,
+					     .sockbuf = 8u << 20,
+					     .reuseport = nw > 1 };
+		if ((rc = pfs_io_udp_open(&wt[k].io, &uc, err, sizeof(err))))
+			fatal(rc, "%s", err);
+		if (k == 0 && bind_addr->port == 0) /* the others join the port it got */
+			pfs_io_udp_local(wt[0].io, bind_addr);
+		wt[k].fd = pfs_io_udp_fd(wt[k].io);
+	}
+	if (nw > 1 && (rc = pfs_io_udp_steer(wt[0].io, nw, err, sizeof(err))))
+		fatal(rc, "%s", err);
+	return nw;
+}
+
+/* AF_XDP on --iface: the steering program, then one socket per receive queue,
+ * each served by its own worker. Returns the number of workers. */
+static uint32_t open_xdp(struct wthread **out, struct pfs_addr *bind_addr, int *cpus, uint32_t nw)
+{
+	struct wthread *wt;
+	uint32_t queues;
+	char err[1024];
+	int rc;
+
+	if (!opt.iface)
+		fatal(PFS_ERR_INVALID_ARG,
+		      "--backend xdp needs --iface: the interface whose packets AF_XDP takes");
+	if (bind_addr->port == 0)
+		fatal(PFS_ERR_INVALID_ARG,
+		      "--backend xdp needs a fixed port in --listen (the XDP program filters "
+		      "on it)");
+	if (!pfs_xdp_available(err, sizeof(err)))
+		fatal(-EOPNOTSUPP, "%s", err);
+	if ((rc = pfs_xdp_prog_attach(&xdp_prog, opt.iface, bind_addr->port, opt.xdp_mode, err,
+				      sizeof(err))))
+		fatal(rc, "%s", err);
+	atexit(detach_xdp); /* fatal() below and every exit detach it */
+	queues = pfs_xdp_prog_queues(xdp_prog);
+	if (queues > PFS_REGION_WORKERS_MAX)
+		fatal(PFS_ERR_LIMIT,
+		      "%s has %u receive queues; at most %u workers: reduce the queues (ethtool -L "
+		      "%s combined %u)",
+		      opt.iface, queues, PFS_REGION_WORKERS_MAX, opt.iface, PFS_REGION_WORKERS_MAX);
+	if (nw == 0) {
+		for (uint32_t k = 0; k < queues; k++)
+			cpus[k] = -1;
+	} else if (nw != queues) {
+		fatal(PFS_ERR_INVALID_ARG,
+		      "%s has %u receive queue%s and --cores names %u CPU%s: AF_XDP serves every "
+		      "queue with its own worker, so name %u CPU%s (or change the queues with "
+		      "ethtool -L %s)",
+		      opt.iface, queues, queues == 1 ? "" : "s", nw, nw == 1 ? "" : "s", queues,
+		      queues == 1 ? "" : "s", opt.iface);
+	}
+	nw = queues;
+	wt = *out = new_workers(nw);
+	for (uint32_t k = 0; k < nw; k++) {
+		struct pfs_xdp_config xc = { .prog = xdp_prog,
+					     .queue = k,
+					     .local = *bind_addr,
+					     .mtu = opt.mtu,
+					     .copy = opt.xdp_copy };
+		if ((rc = pfs_io_xdp_open(&wt[k].io, &xc, err, sizeof(err))))
+			fatal(rc, "%s", err);
+		wt[k].fd = pfs_io_xdp_fd(wt[k].io);
+	}
+	if (nw > 1) {
+		struct pfs_io *ios[PFS_REGION_WORKERS_MAX];
+		for (uint32_t k = 0; k < nw; k++)
+			ios[k] = wt[k].io;
+		if ((rc = pfs_io_xdp_group(ios, nw, err, sizeof(err))))
+			fatal(rc, "%s", err);
+	}
+	{
+		struct pfs_xdp_info xi;
+		pfs_io_xdp_info(wt[0].io, &xi);
+		fprintf(stderr,
+			"pfs-dataplane: AF_XDP on %s: %s mode, %s, %u queue%s, UMEM %s pages "
+			"(%llu MiB per queue), program attached %s\n",
+			opt.iface, pfs_xdp_mode_name(pfs_xdp_prog_mode(xdp_prog)),
+			xi.zero_copy ? "zero-copy" : "copy mode", nw, nw == 1 ? "" : "s",
+			!strcmp(xi.umem, "hugetlb") ? "in huge" : "in normal",
+			(unsigned long long)(xi.umem_bytes >> 20),
+			pfs_xdp_prog_shared(xdp_prog) ?
+				"through libxdp's dispatcher (other XDP programs may share the "
+				"interface)" :
+				"alone (this kernel cannot run libxdp's dispatcher: another XDP "
+				"program on the interface would be refused)");
+	}
+	return nw;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: pfs-dataplane --region PATH --receive-root DIR [--listen ADDR:PORT]\n"
 		"                     [--cores LIST] [--mtu BYTES]\n"
+		"                     [--backend udp|xdp --iface NAME [--xdp-mode auto|native|generic]\n"
+		"                      [--xdp-copy auto|zerocopy|copy]]\n"
 		"  --region PATH        shared-memory control region to create (e.g.\n"
 		"                       /dev/shm/pfs-dp); the controller attaches to it\n"
 		"  --receive-root DIR   received files are written only below DIR (must exist)\n"
@@ -408,16 +617,22 @@ static void usage(FILE *f)
 		"  --cores LIST         one worker pinned to each CPU, e.g. 2,3 or 2-5\n"
 		"                       (default: one worker, not pinned)\n"
 		"  --mtu BYTES          UDP payload per packet (default 1472: a 1500-byte MTU)\n"
+		"  --backend udp|xdp    packet I/O: kernel UDP sockets (default; any user) or\n"
+		"                       AF_XDP on --iface (root): one socket and one worker per\n"
+		"                       receive queue (--cores then names one CPU per queue)\n"
+		"  --iface NAME         the interface for --backend xdp\n"
+		"  --xdp-mode MODE      auto (native, else generic), native or generic\n"
+		"  --xdp-copy MODE      auto (zero-copy, else copy), zerocopy or copy\n"
 		"Stops on SIGTERM/SIGINT or a SHUTDOWN command; logs are persisted.\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "region", 1, 0, 'r' }, { "listen", 1, 0, 'l' },
-		{ "cores", 1, 0, 'c' },	 { "receive-root", 1, 0, 'o' },
-		{ "mtu", 1, 0, 'm' },	 { "help", 0, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{ "region", 1, 0, 'r' },       { "listen", 1, 0, 'l' }, { "cores", 1, 0, 'c' },
+		{ "receive-root", 1, 0, 'o' }, { "mtu", 1, 0, 'm' },	{ "help", 0, 0, 'h' },
+		{ "backend", 1, 0, 'B' },      { "iface", 1, 0, 'I' },	{ "xdp-mode", 1, 0, 'X' },
+		{ "xdp-copy", 1, 0, 'Z' },     { 0, 0, 0, 0 },
 	};
 	int cpus[PFS_REGION_WORKERS_MAX], c, rc, drain = 0, stopping = 0;
 	uint32_t nw = 0;
@@ -444,6 +659,36 @@ int main(int argc, char **argv)
 		case 'm':
 			opt.mtu = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
+		case 'B':
+			if (strcmp(optarg, "udp") && strcmp(optarg, "xdp"))
+				fatal(PFS_ERR_INVALID_ARG, "--backend %s: udp or xdp", optarg);
+			opt.xdp = !strcmp(optarg, "xdp");
+			break;
+		case 'I':
+			opt.iface = optarg;
+			break;
+		case 'X':
+			if (!strcmp(optarg, "auto"))
+				opt.xdp_mode = PFS_XDP_MODE_AUTO;
+			else if (!strcmp(optarg, "native"))
+				opt.xdp_mode = PFS_XDP_MODE_NATIVE;
+			else if (!strcmp(optarg, "generic"))
+				opt.xdp_mode = PFS_XDP_MODE_GENERIC;
+			else
+				fatal(PFS_ERR_INVALID_ARG, "--xdp-mode %s: auto, native or generic",
+				      optarg);
+			break;
+		case 'Z':
+			if (!strcmp(optarg, "auto"))
+				opt.xdp_copy = PFS_XDP_COPY_AUTO;
+			else if (!strcmp(optarg, "zerocopy"))
+				opt.xdp_copy = PFS_XDP_COPY_ZEROCOPY;
+			else if (!strcmp(optarg, "copy"))
+				opt.xdp_copy = PFS_XDP_COPY_COPY;
+			else
+				fatal(PFS_ERR_INVALID_ARG, "--xdp-copy %s: auto, zerocopy or copy",
+				      optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -460,28 +705,10 @@ int main(int argc, char **argv)
 		fatal(PFS_ERR_INVALID_ARG, "--mtu %u: must be 576..65507 bytes", opt.mtu);
 	parse_listen(opt.listen ? opt.listen : "0.0.0.0:4433", &bind_addr);
 	parse_cores(opt.cores, cpus, &nw);
-	if (nw == 0) {
-		nw = 1;
-		cpus[0] = -1;
-	}
-	wt = calloc(nw, sizeof(*wt));
-	if (!wt)
-		fatal(PFS_ERR_NOMEM, "out of memory");
-
-	/* sockets first, in worker order: the steering program indexes them so */
-	for (uint32_t k = 0; k < nw; k++) {
-		struct pfs_udp_config uc = { .bind = bind_addr,
-					     .frames = 8192,
-					     .frame_size = opt.mtu,
-					     .sockbuf = 8u << 20,
-					     .reuseport = nw > 1 };
-		if ((rc = pfs_io_udp_open(&wt[k].io, &uc, err, sizeof(err))))
-			fatal(rc, "%s", err);
-		if (k == 0 && bind_addr.port == 0) /* the others join the port it got */
-			pfs_io_udp_local(wt[0].io, &bind_addr);
-	}
-	if (nw > 1 && (rc = pfs_io_udp_steer(wt[0].io, nw, err, sizeof(err))))
-		fatal(rc, "%s", err);
+	if (opt.xdp)
+		nw = open_xdp(&wt, &bind_addr, cpus, nw);
+	else
+		nw = open_udp(&wt, &bind_addr, cpus, nw);
 	if ((rc = pfs_region_create(&r, opt.region, &rcfg, pfs_region_now_ns(), err, sizeof(err))))
 		fatal(rc, "%s", err);
 	for (uint32_t k = 0; k < nw; k++) {
@@ -494,7 +721,6 @@ int main(int argc, char **argv)
 						.emit = worker_emit };
 		wt[k].index = k;
 		wt[k].cpu = cpus[k];
-		wt[k].fd = pfs_io_udp_fd(wt[k].io);
 		wt[k].cmd_mem = queue_mem(&wt[k].cmd_in, &wt[k].cmd_out, 1);
 		wt[k].evt_mem = queue_mem(&wt[k].evt_in, &wt[k].evt_out, 1);
 		if ((rc = pfs_worker_new(&wt[k].w, &wc, err, sizeof(err)))) {
@@ -521,6 +747,8 @@ int main(int argc, char **argv)
 						    .pid = (uint32_t)getpid() };
 		send_event(r, &m);
 	}
+	send_backend(r, wt, nw);
+	uint64_t backend_sent = pfs_region_now_ns();
 
 	uint8_t *buf = malloc(PFS_MSG_MAX), *pending = malloc(PFS_MSG_MAX);
 	size_t plen = 0, len;
@@ -532,6 +760,10 @@ int main(int argc, char **argv)
 		while (!stopping && pfs_region_recv(r, buf, PFS_MSG_MAX, &len) == 1)
 			stopping = route_command(r, wt, nw, buf, len, &drain);
 		forward_events(r, wt, nw, pending, &plen);
+		if (now - backend_sent >= 1000000000ull) {
+			send_backend(r, wt, nw);
+			backend_sent = now;
+		}
 		if (stop_signal && !stopping) {
 			stopping = 1;
 			drain = 0;
@@ -553,6 +785,7 @@ int main(int argc, char **argv)
 	/* the workers end their sessions (logs persisted) and say so */
 	for (uint32_t k = 0; k < nw; k++)
 		pfs_worker_free(wt[k].w);
+	detach_xdp(); /* its sockets are closed: the interface is the kernel's again */
 	forward_events(r, wt, nw, pending, &plen);
 	for (uint32_t k = 0; k < nw; k++) {
 		if (wt[k].events_dropped)

@@ -84,6 +84,11 @@ int pfs_xdp_prog_counts(const struct pfs_xdp_prog *p, uint64_t *counts)
 	return -EOPNOTSUPP;
 }
 
+int pfs_xdp_prog_shared(const struct pfs_xdp_prog *p)
+{
+	return 0;
+}
+
 int pfs_xdp_prog_remove_stale(const char *ifname, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "%s", NOT_BUILT);
@@ -236,6 +241,7 @@ struct pfs_xdp_prog {
 	char ifname[IF_NAMESIZE];
 	uint32_t queues;
 	int lock_fd;
+	int dispatcher; /* attached through libxdp's dispatcher (else alone) */
 };
 
 /* bpffs at /sys/fs/bpf: libxdp pins its dispatcher there, and without it
@@ -249,6 +255,8 @@ static int ensure_bpffs(char *err, size_t errlen)
 	mkdir(BPFFS, 0700);
 	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700") == 0)
 		return 0;
+	if ((errno == EPERM || errno == EACCES) && geteuid() != 0)
+		return fail(err, errlen, -EPERM, "%s", advice(EPERM));
 	return fail(err, errlen, -errno,
 		    "bpffs is not mounted at " BPFFS " and mounting it failed (%s): run "
 		    "`mount -t bpf bpf " BPFFS "` as root",
@@ -418,7 +426,7 @@ static int attach_mode(struct pfs_xdp_prog *p, uint16_t port, enum pfs_xdp_mode 
 		rc = -ENOMEM;
 	if (rc) {
 		fail(err, errlen, rc,
-		     "attaching the XDP program to %s in %s mode failed: %s%s%s. %s", p->ifname,
+		     "attaching the XDP program to %s in %s mode failed: %s%s%s; %s", p->ifname,
 		     pfs_xdp_mode_name(mode), strerror(-rc), lib_msg[0] ? " — " : "", lib_msg,
 		     advice(-rc));
 		if (p->xp && !libxdp_get_error(p->xp))
@@ -469,8 +477,9 @@ int pfs_xdp_prog_attach(struct pfs_xdp_prog **out, const char *ifname, uint16_t 
 		goto out;
 	if (mode == PFS_XDP_MODE_AUTO) {
 		char first[512];
-		rc = attach_mode(p, port, PFS_XDP_MODE_NATIVE, first, sizeof(first));
-		if (rc && (rc = attach_mode(p, port, PFS_XDP_MODE_GENERIC, err, errlen)))
+		int native = attach_mode(p, port, PFS_XDP_MODE_NATIVE, first, sizeof(first));
+		rc = native ? attach_mode(p, port, PFS_XDP_MODE_GENERIC, err, errlen) : 0;
+		if (rc && rc != native) /* a different reason: say both */
 			fail(err + strlen(err), errlen - strlen(err), rc, " (native mode: %s)",
 			     first);
 	} else {
@@ -479,6 +488,13 @@ int pfs_xdp_prog_attach(struct pfs_xdp_prog **out, const char *ifname, uint16_t 
 	if (rc)
 		goto out;
 	p->queues = rx_queues(ifname);
+	{
+		struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(p->ifindex);
+		if (mp && !libxdp_get_error(mp)) {
+			p->dispatcher = !xdp_multiprog__is_legacy(mp);
+			xdp_multiprog__close(mp);
+		}
+	}
 	*out = p;
 	return 0;
 out:
@@ -523,6 +539,11 @@ int pfs_xdp_prog_ifindex(const struct pfs_xdp_prog *p)
 uint32_t pfs_xdp_prog_queues(const struct pfs_xdp_prog *p)
 {
 	return p->queues;
+}
+
+int pfs_xdp_prog_shared(const struct pfs_xdp_prog *p)
+{
+	return p->dispatcher;
 }
 
 int pfs_xdp_prog_counts(const struct pfs_xdp_prog *p, uint64_t *counts)
@@ -741,6 +762,7 @@ static int xio_tx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns
 	struct xio *x = (struct xio *)io;
 	uint64_t addr[PFS_IO_BURST_MAX];
 	uint32_t len[PFS_IO_BURST_MAX], idx;
+	uint64_t bytes = 0;
 	int m = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -755,7 +777,7 @@ static int xio_tx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns
 		uint8_t *hdr = f[i].data - p->hlen;
 		len[m] = (uint32_t)pfs_eth_build(hdr, &p->eth, f[i].len);
 		addr[m] = (uint64_t)(hdr - x->area);
-		io->stats.tx_bytes += f[i].len;
+		bytes += f[i].len;
 		m++;
 	}
 	if (!m)
@@ -777,6 +799,7 @@ static int xio_tx(struct pfs_io *io, struct pfs_iobuf *f, int n, uint64_t now_ns
 	}
 	xsk_ring_prod__submit(&x->tx, (uint32_t)m);
 	io->stats.tx_frames += (uint64_t)m;
+	io->stats.tx_bytes += bytes;
 	kick_tx(x);
 	return m;
 }
@@ -1114,7 +1137,7 @@ int pfs_io_xdp_open(struct pfs_io **out, const struct pfs_xdp_config *cfg, char 
 		rc = bind_socket(x, cfg, ring, XDP_USE_NEED_WAKEUP | XDP_COPY);
 	if (rc) {
 		rc = fail(err, errlen, rc,
-			  "cannot bind an AF_XDP socket to %s queue %u (%s%s): %s%s%s. %s",
+			  "cannot bind an AF_XDP socket to %s queue %u (%s%s): %s%s%s; %s",
 			  cfg->prog->ifname, cfg->queue,
 			  cfg->copy == PFS_XDP_COPY_ZEROCOPY ? "zero-copy" :
 			  cfg->copy == PFS_XDP_COPY_COPY     ? "copy mode" :

@@ -70,6 +70,10 @@ enum pfs_xdp_mode pfs_xdp_prog_mode(const struct pfs_xdp_prog *p);
 int pfs_xdp_prog_ifindex(const struct pfs_xdp_prog *p);
 /* Receive queues of the interface (the sockets one may bind). */
 uint32_t pfs_xdp_prog_queues(const struct pfs_xdp_prog *p);
+/* 1 when attached through libxdp's dispatcher (other XDP programs can share
+ * the interface); 0 when alone — libxdp falls back to that on kernels that
+ * cannot run its dispatcher (no BPF_PROG_TYPE_EXT/freplace). */
+int pfs_xdp_prog_shared(const struct pfs_xdp_prog *p);
 /* The program's per-reason packet counts (bpf/pfs_xdp.h), summed over CPUs.
  * counts has PFS_XDP_REASON_MAX entries. Returns 0 or -errno. */
 int pfs_xdp_prog_counts(const struct pfs_xdp_prog *p, uint64_t *counts);

@@ -164,6 +164,34 @@ static void f_add_session(struct cur *c, struct pfs_msg_add_session *a)
 	f_policy(c, &a->policy);
 }
 
+/* A u8 count and that many u64s (at most PFS_MSG_COUNTS_MAX). */
+static void f_counts(struct cur *c, uint8_t *n, uint64_t *v)
+{
+	f_u8(c, n);
+	if (*n > PFS_MSG_COUNTS_MAX) {
+		c->limit = 1;
+		return;
+	}
+	for (uint8_t i = 0; i < *n; i++)
+		f_u64(c, &v[i]);
+}
+
+static void f_backend(struct cur *c, struct pfs_msg_backend *b)
+{
+	f_u8(c, &b->kind);
+	f_u8(c, &b->xdp_mode);
+	f_u8(c, &b->zero_copy);
+	f_u8(c, &b->hugepages);
+	f_u32(c, &b->queues);
+	f_str(c, &b->ifname);
+	f_u64(c, &b->wakeups);
+	f_u64(c, &b->no_neighbour);
+	f_u64(c, &b->handed_off);
+	f_u64(c, &b->handoff_dropped);
+	f_counts(c, &b->nreasons, b->reasons);
+	f_counts(c, &b->nrefused, b->refused);
+}
+
 static void f_start_transfer(struct cur *c, struct pfs_msg_start_transfer *t)
 {
 	f_u64(c, &t->transfer_id);
@@ -242,6 +270,9 @@ static void fields(struct cur *c, struct pfs_msg *m)
 	case PFS_MSG_LOG:
 		f_u8(c, &m->u.log.level);
 		f_str(c, &m->u.log.message);
+		break;
+	case PFS_MSG_BACKEND:
+		f_backend(c, &m->u.backend);
 		break;
 	}
 }
@@ -370,6 +401,19 @@ static int check(const struct pfs_msg *m)
 		if (m->u.log.level > PFS_LEVEL_ERROR)
 			return PFS_ERR_MALFORMED;
 		return check_str(&m->u.log.message, STR_TEXT);
+	case PFS_MSG_BACKEND: {
+		const struct pfs_msg_backend *b = &m->u.backend;
+		if ((b->kind != PFS_BACKEND_UDP && b->kind != PFS_BACKEND_XDP) ||
+		    b->xdp_mode > PFS_MSG_XDP_GENERIC || b->zero_copy > 1 || b->hugepages > 1 ||
+		    (b->kind == PFS_BACKEND_UDP) != (b->xdp_mode == PFS_MSG_XDP_NONE) ||
+		    (b->kind == PFS_BACKEND_UDP && (b->ifname.len || b->zero_copy || b->hugepages)))
+			return PFS_ERR_MALFORMED;
+		if (b->kind == PFS_BACKEND_XDP && (b->ifname.len == 0 || b->queues == 0))
+			return PFS_ERR_MALFORMED;
+		if (b->ifname.len > PFS_MSG_IFNAME_MAX)
+			return PFS_ERR_LIMIT;
+		return check_str(&b->ifname, STR_TEXT);
+	}
 	}
 	return PFS_ERR_MALFORMED; /* unknown type */
 }
@@ -408,7 +452,7 @@ int pfs_msg_decode(const uint8_t *buf, size_t len, struct pfs_msg *m)
 	f_u16(&c, &version);
 	if (c.short_)
 		return PFS_ERR_TRUNCATED;
-	if (!pfs_msg_is_command(m->type) && !(m->type >= PFS_MSG_READY && m->type <= PFS_MSG_LOG))
+	if (!pfs_msg_is_command(m->type) && !(m->type >= PFS_MSG_READY && m->type <= PFS_MSG_BACKEND))
 		return PFS_ERR_MALFORMED;
 	if (version != PFS_MSG_VERSION)
 		return PFS_ERR_MSG_VERSION;
@@ -451,6 +495,8 @@ const char *pfs_msg_name(uint16_t type)
 		return "FILE_RECEIVED";
 	case PFS_MSG_LOG:
 		return "LOG";
+	case PFS_MSG_BACKEND:
+		return "BACKEND";
 	}
 	return "UNKNOWN";
 }

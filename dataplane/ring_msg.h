@@ -89,6 +89,27 @@ struct pfs_msg_ready {
 	uint32_t layout_version, worker_count, pid;
 };
 
+/* What the data plane's packet I/O is, sent after READY and then every
+ * second with fresh counts (cumulative since start). */
+struct pfs_msg_backend {
+	uint8_t kind;	   /* enum pfs_msg_backend_kind */
+	uint8_t xdp_mode;  /* enum pfs_msg_xdp_mode; NONE for UDP */
+	uint8_t zero_copy; /* 0/1: AF_XDP sockets bound zero-copy (else copy mode) */
+	uint8_t hugepages; /* 0/1: UMEM in hugepages (else normal pages) */
+	uint32_t queues;   /* AF_XDP sockets (one per queue and worker); UDP: sockets */
+	struct pfs_msg_str ifname; /* the interface; empty for UDP */
+	uint64_t wakeups;	   /* sendto/recvfrom kicks of the AF_XDP rings */
+	uint64_t no_neighbour;	   /* frames dropped while a next hop was being resolved */
+	uint64_t handed_off;	   /* datagrams passed to the worker owning their session */
+	uint64_t handoff_dropped;  /* ... that found that worker's ring full */
+	uint8_t nreasons;	   /* <= PFS_MSG_COUNTS_MAX */
+	uint64_t reasons[PFS_MSG_COUNTS_MAX]; /* the XDP program's packets by
+					       * enum pfs_xdp_reason (bpf/pfs_xdp.h) */
+	uint8_t nrefused;		      /* <= PFS_MSG_COUNTS_MAX */
+	uint64_t refused[PFS_MSG_COUNTS_MAX]; /* frames the backend refused by
+					       * enum pfs_eth_verdict (ethframe.h) */
+};
+
 struct pfs_msg_session_state {
 	uint64_t session_id;
 	uint8_t state; /* enum pfs_sstate, not FREE */
@@ -136,6 +157,7 @@ struct pfs_msg {
 		struct pfs_msg_transfer_done done;
 		struct pfs_msg_file_received file;
 		struct pfs_msg_log log;
+		struct pfs_msg_backend backend;
 	} u;
 };
 

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 
 import type { SessionCounters } from "./dataplane/counters.js";
+import { type BackendEvent, decodeEvent } from "./dataplane/messages.js";
 import { createMetrics } from "./metrics.js";
 import { TOKEN, testApp } from "./testing/api-app.js";
 import { FakeDaemon, counters } from "./testing/fake-daemon.js";
@@ -231,6 +232,136 @@ describe("metrics", () => {
     expect(value(fams, "packetfs_wire_bytes_total", { peer: "alpha", direction: "sent" })).toBe(
       1000,
     );
+  });
+});
+
+/** The BACKEND event the C encoder wrote (xdp on eth0, generic, zero-copy, hugepages, 2 queues). */
+function cBackend(): BackendEvent {
+  const e = decodeEvent(
+    new Uint8Array(
+      readFileSync(new URL("../test/fuzz/corpus/ring_msg/valid_backend", import.meta.url)),
+    ),
+  );
+  if (e.type !== "BACKEND") throw new Error("not a BACKEND event");
+  return e;
+}
+
+const udp: BackendEvent = {
+  type: "BACKEND",
+  kind: "udp",
+  xdpMode: null,
+  zeroCopy: false,
+  hugepages: false,
+  queues: 4,
+  ifname: "",
+  wakeups: 0,
+  noNeighbour: 0,
+  handedOff: 0,
+  handoffDropped: 0,
+  reasons: {},
+  refused: {},
+};
+
+const XDP_BY_REASON = ["packetfs_xdp_packets_total", "packetfs_xdp_refused_frames_total"];
+const XDP_TOTALS = [
+  "packetfs_xdp_no_neighbour_drops_total",
+  "packetfs_xdp_handoffs_total",
+  "packetfs_xdp_handoff_drops_total",
+  "packetfs_xdp_wakeups_total",
+];
+const XDP_FAMILIES = [...XDP_BY_REASON, ...XDP_TOTALS];
+
+describe("metrics of the packet I/O (BACKEND events)", () => {
+  it("describe the xdp backend and export its counts, by reason name", async () => {
+    const d = running();
+    d.backendEvent = cBackend();
+    const fams = parseExposition(await createMetrics(d).scrape());
+    expect(fams.get("packetfs_dataplane_backend_info")?.samples).toEqual([
+      {
+        labels: {
+          kind: "xdp",
+          ifname: "eth0",
+          xdp_mode: "generic",
+          zero_copy: "true",
+          hugepages: "true",
+        },
+        value: 1,
+      },
+    ]);
+    expect(fams.get("packetfs_dataplane_backend_info")?.type).toBe("gauge");
+    expect(value(fams, "packetfs_dataplane_queues")).toBe(2);
+    const packets = (reason: string) => value(fams, "packetfs_xdp_packets_total", { reason });
+    expect(packets("redirected")).toBe(1);
+    expect(packets("pass_no_xsk")).toBe(1001);
+    expect(packets("vlan_stack")).toBe(9001);
+    expect(fams.get("packetfs_xdp_packets_total")?.samples).toHaveLength(10);
+    const refused = (reason: string) =>
+      value(fams, "packetfs_xdp_refused_frames_total", { reason });
+    expect(refused("ok")).toBe(5);
+    expect(refused("wrong_dest")).toBe(7 * 2 ** 33 + 5);
+    expect(fams.get("packetfs_xdp_refused_frames_total")?.samples).toHaveLength(8);
+    expect(value(fams, "packetfs_xdp_no_neighbour_drops_total")).toBe(7);
+    expect(value(fams, "packetfs_xdp_handoffs_total")).toBe(123456789012);
+    expect(value(fams, "packetfs_xdp_handoff_drops_total")).toBe(3);
+    expect(value(fams, "packetfs_xdp_wakeups_total")).toBe(1000001);
+    for (const name of XDP_FAMILIES) expect(fams.get(name)?.type, name).toBe("counter");
+  });
+
+  it("export a code this build does not name under code_N", async () => {
+    const d = running();
+    d.backendEvent = { ...cBackend(), reasons: { redirected: 3, code_12: 4 } };
+    const fams = parseExposition(await createMetrics(d).scrape());
+    expect(value(fams, "packetfs_xdp_packets_total", { reason: "code_12" })).toBe(4);
+  });
+
+  it("describe the udp backend, with no xdp counts", async () => {
+    const d = running();
+    d.backendEvent = udp;
+    const fams = parseExposition(await createMetrics(d).scrape());
+    expect(fams.get("packetfs_dataplane_backend_info")?.samples).toEqual([
+      {
+        labels: { kind: "udp", ifname: "", xdp_mode: "", zero_copy: "false", hugepages: "false" },
+        value: 1,
+      },
+    ]);
+    expect(value(fams, "packetfs_dataplane_queues")).toBe(4);
+    // as the data plane's other unlabelled totals, the xdp ones read 0 when there are none
+    for (const name of XDP_BY_REASON) expect(fams.get(name)?.samples, name).toEqual([]);
+    for (const name of XDP_TOTALS) expect(value(fams, name), name).toBe(0);
+  });
+
+  it("follow the cumulative counts, a restarted data plane's included, and drop them while it is down", async () => {
+    const d = running();
+    const metrics = createMetrics(d);
+    const wakeups = async () =>
+      value(parseExposition(await metrics.scrape()), "packetfs_xdp_wakeups_total");
+    d.backendEvent = { ...cBackend(), wakeups: 10 };
+    expect(await wakeups()).toBe(10);
+    d.backendEvent = { ...cBackend(), wakeups: 250 };
+    expect(await wakeups()).toBe(250);
+    d.backendEvent = { ...cBackend(), wakeups: 2 }; // a new process counts from 0
+    expect(await wakeups()).toBe(2);
+    d.snapshot = undefined; // the data plane is down: no backend to describe
+    const fams = parseExposition(await metrics.scrape());
+    for (const name of ["packetfs_dataplane_backend_info", ...XDP_BY_REASON]) {
+      expect(fams.get(name)?.samples, name).toEqual([]);
+    }
+    for (const name of ["packetfs_dataplane_queues", ...XDP_TOTALS]) {
+      expect(value(fams, name), name).toBe(0);
+    }
+  });
+
+  it("read the packet I/O once per scrape", async () => {
+    const d = running();
+    d.backendEvent = cBackend();
+    let reads = 0;
+    const read = d.backend.bind(d);
+    d.backend = () => {
+      reads++;
+      return read();
+    };
+    await createMetrics(d).scrape();
+    expect(reads).toBe(1);
   });
 });
 

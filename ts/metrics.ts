@@ -12,12 +12,18 @@
  * reset() + inc(absolute value); rate() and increase() then handle restarts.
  * A Gauge would make rate() wrong across a restart. Values the data plane marks
  * "gauge" (RTT, cwnd, ...) are Gauges. Units are base units: seconds, bytes.
+ *
+ * The packet I/O (the data plane's last BACKEND event, daemon.backend()) gives
+ * an info gauge and, for AF_XDP, cumulative counts treated the same way: the
+ * info and the series by reason are absent while there is no such report, the
+ * unlabelled ones read 0.
  */
 
 import { Counter, Gauge, Registry } from "prom-client";
 
 import type { Daemon } from "./daemon/types.js";
 import type { CounterName, CounterSnapshot, Counters } from "./dataplane/counters.js";
+import type { BackendEvent } from "./dataplane/messages.js";
 
 /** Sent/received pairs, exposed as one counter with a {direction} label. */
 const DIRECTIONAL: readonly [string, string, CounterName, CounterName][] = [
@@ -60,6 +66,44 @@ const COUNTERS: readonly [string, string, CounterName][] = [
   ["file_digest_failures", "Received files whose digest did not match", "fileDigestFailures"],
 ];
 
+/** Counts of the AF_XDP backend, unlabelled: [name, help, field of the BACKEND event]. */
+const XDP_COUNTS: readonly [
+  string,
+  string,
+  "noNeighbour" | "handedOff" | "handoffDropped" | "wakeups",
+][] = [
+  [
+    "xdp_no_neighbour_drops",
+    "Frames the xdp backend dropped while the next hop's MAC address was being resolved",
+    "noNeighbour",
+  ],
+  [
+    "xdp_handoffs",
+    "Datagrams an xdp worker passed to the worker owning their session",
+    "handedOff",
+  ],
+  [
+    "xdp_handoff_drops",
+    "Datagrams dropped because the owning worker's hand-off ring was full",
+    "handoffDropped",
+  ],
+  ["xdp_wakeups", "Kicks of the AF_XDP rings (sendto/recvfrom system calls)", "wakeups"],
+];
+
+/** Counts of the AF_XDP backend by reason: [name, help, field of the BACKEND event]. */
+const XDP_REASONS: readonly [string, string, "reasons" | "refused"][] = [
+  [
+    "xdp_packets",
+    "Packets the XDP program saw on the interface, by what it did: redirected to the data plane, or why it passed them to the kernel",
+    "reasons",
+  ],
+  [
+    "xdp_refused_frames",
+    "Frames the xdp backend received and refused, by reason (ok is never counted)",
+    "refused",
+  ],
+];
+
 type Combine = "sum" | "max" | "min";
 
 /** [name, help, counter, scale to base unit, how sessions of a peer combine, live sessions only] */
@@ -83,14 +127,16 @@ interface PeerSample {
   live: Counters[];
 }
 
-/** What one scrape reads: the snapshot and its sessions grouped by peer. */
+/** What one scrape reads: the snapshot and its sessions grouped by peer, and the packet I/O. */
 interface Sample {
   snapshot: CounterSnapshot | undefined;
   peers: Map<string, PeerSample>;
+  backend: BackendEvent | undefined;
 }
 
 function takeSample(daemon: Daemon): Sample {
   const snapshot = daemon.counters();
+  const backend = daemon.backend();
   const peers = new Map<string, PeerSample>();
   for (const s of snapshot?.sessions ?? []) {
     const peer = daemon.peerOfSession(s.sessionId) ?? UNKNOWN_PEER;
@@ -99,7 +145,7 @@ function takeSample(daemon: Daemon): Sample {
     p.all.push(s.counters);
     if (LIVE.has(s.state)) p.live.push(s.counters);
   }
-  return { snapshot, peers };
+  return { snapshot, peers, backend };
 }
 
 function combine(values: number[], how: Combine): number {
@@ -166,6 +212,67 @@ export function createMetrics(daemon: Daemon): Metrics {
       if (snap !== undefined) this.inc(snap.total.authFailures);
     },
   });
+
+  new Gauge({
+    name: n("dataplane_backend_info"),
+    help: "1, labelled with the data plane's packet I/O: udp or xdp, and for xdp its interface, attach mode, zero-copy and hugepages",
+    labelNames: ["kind", "ifname", "xdp_mode", "zero_copy", "hugepages"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const b = sample().backend;
+      if (b === undefined) return;
+      this.set(
+        {
+          kind: b.kind,
+          ifname: b.ifname,
+          xdp_mode: b.xdpMode ?? "",
+          zero_copy: String(b.zeroCopy),
+          hugepages: String(b.hugepages),
+        },
+        1,
+      );
+    },
+  });
+  new Gauge({
+    name: n("dataplane_queues"),
+    help: "AF_XDP sockets of the xdp backend (one per receive queue), or sockets of the udp backend",
+    registers: [registry],
+    collect() {
+      this.reset();
+      const b = sample().backend;
+      if (b !== undefined) this.set(b.queues);
+    },
+  });
+  const xdp = () => {
+    const b = sample().backend;
+    return b?.kind === "xdp" ? b : undefined;
+  };
+  for (const [name, help, field] of XDP_COUNTS) {
+    new Counter({
+      name: n(`${name}_total`),
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const b = xdp();
+        if (b !== undefined) this.inc(b[field]);
+      },
+    });
+  }
+  for (const [name, help, field] of XDP_REASONS) {
+    new Counter({
+      name: n(`${name}_total`),
+      help,
+      labelNames: ["reason"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const b = xdp();
+        for (const [reason, v] of Object.entries(b?.[field] ?? {})) this.inc({ reason }, v);
+      },
+    });
+  }
 
   new Gauge({
     name: n("sessions"),

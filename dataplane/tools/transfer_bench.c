@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -122,19 +123,21 @@ static int same_bytes(const char *root, const struct pfs_file_entry *e)
 	return ok;
 }
 
-/* Removes the received files and the directories the benchmark made. */
-static void clean_root(const char *root, const struct pfs_file_list *l, int made)
-{
-	char path[PFS_PATH_MAX * 2 + 2];
+/* The receive root this run made (mkdtemp in /dev/shm), removed with
+ * everything in it on every way out — normal end, die(), a dead receiver —
+ * by whichever process leaves last; a root the user gave keeps what arrived. */
+static char made_root[64];
 
-	for (size_t i = 0; i < l->n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", root, l->e[i].rel);
-		unlink(path);
-		*strrchr(path, '/') = 0;
-		rmdir(path); /* base/ and target/ */
-	}
-	if (made)
-		rmdir(root);
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(type == FTW_DP ? rmdir : unlink)(path);
+	return 0;
+}
+
+static void remove_made_root(void)
+{
+	if (made_root[0])
+		nftw(made_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 struct endpoint {
@@ -300,6 +303,9 @@ static void iface_of(const struct pfs_addr *addr, char *name)
 					 "to --addr (give --iface)");
 }
 
+/* This process's backend below any fault wrapper (what fill_report asks). */
+static struct pfs_io *raw_io;
+
 /* Opens side's backend (0 sender, 1 receiver); *fd is what to poll. */
 static struct pfs_io *open_io(const struct opts *o, int side, struct pfs_addr *local, int *fd)
 {
@@ -338,6 +344,7 @@ static struct pfs_io *open_io(const struct opts *o, int side, struct pfs_addr *l
 		pfs_io_udp_local(io, local);
 		*fd = pfs_io_udp_fd(io);
 	}
+	raw_io = io;
 	struct pfs_io *w = wrap_faults(o, (uint32_t)side + 1, io);
 	if (w != io)
 		*fd = -1; /* frames wait inside io_fault: poll in short steps */
@@ -368,7 +375,7 @@ static void fill_report(struct side_report *r, const struct pfs_io *io, int xdp)
 	r->rx_dropped = io->stats.rx_dropped;
 	r->tx_dropped = io->stats.tx_dropped;
 	r->xdp = xdp;
-	if (xdp && pfs_io_xdp_info(io, &xi) == 0) {
+	if (xdp && pfs_io_xdp_info(raw_io, &xi) == 0) {
 		r->zero_copy = xi.zero_copy;
 		snprintf(r->mode, sizeof(r->mode), "%s",
 			 pfs_xdp_mode_name(pfs_xdp_prog_mode(xdp_prog)));
@@ -738,7 +745,7 @@ int main(int argc, char **argv)
 	}
 	struct pfs_file_list l = { 0 };
 	char err[512], tmp[] = "/dev/shm/pfs-bench-XXXXXX";
-	int rc, made = 0;
+	int rc;
 	if (o.base && (rc = pfs_files_add(&l, o.base, "base", err, sizeof(err))))
 		die(rc, "--base: %s", err);
 	if ((rc = pfs_files_add(&l, o.target, "target", err, sizeof(err))))
@@ -750,12 +757,11 @@ int main(int argc, char **argv)
 			die(-errno, "cannot create a receive root in /dev/shm: %s",
 			    strerror(errno));
 		o.root = tmp;
-		made = 1;
+		snprintf(made_root, sizeof(made_root), "%s", tmp);
+		atexit(remove_made_root);
 	}
 	if (o.mem) {
 		rc = run_mem(&o, &l);
-		if (made) /* a root the user gave keeps what arrived */
-			clean_root(o.root, &l, made);
 		pfs_files_free(&l);
 		return rc;
 	}
@@ -843,8 +849,6 @@ int main(int argc, char **argv)
 	fill_report(&me, io, o.xdp[0]);
 	report(&o, &l.e[l.n - 1], pfs_session_stats(snd.s), &before, t1 - t0,
 	       tx.settled == (int)l.n, verdict, &me, &peer);
-	if (made)
-		clean_root(o.root, &l, made);
 	pfs_files_free(&l);
 	return verdict ? 0 : 1;
 }

@@ -27,6 +27,7 @@ static const uint16_t sample_types[] = {
 	PFS_MSG_TRANSFER_DONE,
 	PFS_MSG_FILE_RECEIVED,
 	PFS_MSG_LOG,
+	PFS_MSG_BACKEND,
 };
 #define SAMPLE_TYPES (sizeof(sample_types) / sizeof(sample_types[0]))
 
@@ -160,6 +161,24 @@ static void sample_msg(uint16_t type, struct pfs_msg *m)
 	case PFS_MSG_LOG:
 		m->u.log.level = PFS_LEVEL_WARN;
 		m->u.log.message = sample_str("worker 2: ring of socket 3 overflowed");
+		break;
+	case PFS_MSG_BACKEND:
+		m->u.backend = (struct pfs_msg_backend){ .kind = PFS_BACKEND_XDP,
+							 .xdp_mode = PFS_MSG_XDP_GENERIC,
+							 .zero_copy = 1,
+							 .hugepages = 1,
+							 .queues = 2,
+							 .ifname = sample_str("eth0"),
+							 .wakeups = 1000001,
+							 .no_neighbour = 7,
+							 .handed_off = 123456789012ull,
+							 .handoff_dropped = 3,
+							 .nreasons = 10,
+							 .nrefused = 8 };
+		for (int i = 0; i < 10; i++)
+			m->u.backend.reasons[i] = 1000u * (unsigned)i + 1;
+		for (int i = 0; i < 8; i++)
+			m->u.backend.refused[i] = (uint64_t)i << 33 | 5;
 		break;
 	}
 }

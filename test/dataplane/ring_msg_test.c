@@ -122,7 +122,7 @@ PFS_TEST(trailing_bytes_unknown_types_and_versions_are_refused)
 	buf[n] = 0;
 	CHECK_EQ(pfs_msg_decode(buf, n + 1, &m), PFS_ERR_MALFORMED);
 
-	static const uint16_t unknown[] = { 0, 8, 0x80, 0x87, 0xffff };
+	static const uint16_t unknown[] = { 0, 8, 0x80, 0x88, 0xffff };
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		uint8_t b[12] = { (uint8_t)unknown[i], (uint8_t)(unknown[i] >> 8), 1, 0 };
 		CHECK_EQ(pfs_msg_decode(b, sizeof(b), &m), PFS_ERR_MALFORMED);
@@ -322,6 +322,42 @@ PFS_TEST(encoder_reports_a_small_buffer_and_writes_nothing_past_it)
 	}
 	m.type = 0x40;
 	CHECK_EQ(pfs_msg_encode(&m, buf, sizeof(buf), &n), PFS_ERR_MALFORMED);
+}
+
+PFS_TEST(backend_events_that_contradict_themselves_are_refused)
+{
+	struct pfs_msg m, back;
+	size_t n;
+
+	/* the UDP backend: no mode, interface, zero-copy or hugepages */
+	sample_msg(PFS_MSG_BACKEND, &m);
+	m.u.backend = (struct pfs_msg_backend){ .kind = PFS_BACKEND_UDP, .queues = 1 };
+	CHECK_EQ(pfs_msg_encode(&m, buf, sizeof(buf), &n), 0);
+	CHECK_EQ(pfs_msg_decode(buf, n, &back), 0);
+	CHECK_EQ(back.u.backend.nreasons, 0);
+	m.u.backend.xdp_mode = PFS_MSG_XDP_NATIVE;
+	CHECK_EQ(pfs_msg_encode(&m, buf, sizeof(buf), &n), PFS_ERR_MALFORMED);
+
+	sample_msg(PFS_MSG_BACKEND, &m);
+	m.u.backend.xdp_mode = PFS_MSG_XDP_NONE; /* XDP without a mode */
+	CHECK_EQ(pfs_msg_encode(&m, buf, sizeof(buf), &n), PFS_ERR_MALFORMED);
+	sample_msg(PFS_MSG_BACKEND, &m);
+	m.u.backend.kind = 3;
+	CHECK_EQ(pfs_msg_encode(&m, buf, sizeof(buf), &n), PFS_ERR_MALFORMED);
+	sample_msg(PFS_MSG_BACKEND, &m);
+	m.u.backend.ifname = sample_str("");
+	CHECK_EQ(pfs_msg_encode(&m, buf, sizeof(buf), &n), PFS_ERR_MALFORMED);
+	sample_msg(PFS_MSG_BACKEND, &m);
+	m.u.backend.ifname = sample_str("sixteen-bytes-if");
+	CHECK_EQ(pfs_msg_encode(&m, buf, sizeof(buf), &n), PFS_ERR_LIMIT);
+
+	/* a count over PFS_MSG_COUNTS_MAX stops the decoder */
+	sample_msg(PFS_MSG_BACKEND, &m);
+	CHECK_EQ(pfs_msg_encode(&m, buf, sizeof(buf), &n), 0);
+	size_t at = PFS_MSG_HEADER_BYTES + 4 + 4 + 2 + 4 + 4 * 8; /* nreasons */
+	CHECK_EQ(buf[at], 10);
+	buf[at] = PFS_MSG_COUNTS_MAX + 1;
+	CHECK(pfs_msg_decode(buf, n, &back) != 0);
 }
 
 PFS_TEST_MAIN()

@@ -180,6 +180,20 @@ export const Health = obj({
     pid: Type.Optional(Type.Integer({ minimum: 1 })),
     restarts: Bytes,
     heartbeatAgeMs: Type.Optional(Type.Number({ minimum: 0 })),
+    backend: Type.Optional(
+      obj(
+        {
+          kind: StringEnum(["udp", "xdp"]),
+          ifname: Type.Optional(Type.String({ maxLength: MSG_LIMITS.IFNAME_MAX })),
+          xdpMode: Type.Optional(StringEnum(["native", "generic"])),
+          zeroCopy: Type.Boolean(),
+          queues: Type.Integer({ minimum: 0 }),
+          hugepages: Type.Boolean(),
+          cores: Type.String(),
+        },
+        "The data plane's packet I/O as it last reported it (absent until it has).",
+      ),
+    ),
   }),
 });
 

@@ -6,7 +6,7 @@
  */
 
 import { spawn } from "node:child_process";
-import { mkdirSync, openSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import type { Command } from "commander";
@@ -15,7 +15,10 @@ import { ApiClient } from "../api/client.js";
 import { type ConfigOverrides, loadConfig } from "../config/load.js";
 import type { ConfigPaths } from "../config/paths.js";
 import { loadToken } from "../config/token.js";
+import { describeBackend } from "../daemon/backend.js";
+import { checkXdpPrivileges } from "../daemon/privileges.js";
 import { daemonLogFile, runDaemon, runningPid, runningRestAddress } from "../daemon/run.js";
+import type { BackendStatus } from "../daemon/types.js";
 import { PfsError } from "../errors.js";
 import { loadIdentity } from "../identity.js";
 import type { Io } from "../util/io.js";
@@ -26,6 +29,8 @@ interface StartFlags {
   config?: string;
   iface?: string;
   backend?: string;
+  xdpMode?: string;
+  xdpCopy?: string;
   listen?: string;
   control?: string;
   cores?: string;
@@ -72,6 +77,8 @@ function overridesOf(f: StartFlags): ConfigOverrides {
   const dataplane: Record<string, unknown> = { ...(o.dataplane as object | undefined) };
   if (f.backend !== undefined) dataplane.backend = f.backend;
   if (f.iface !== undefined) dataplane.iface = f.iface;
+  if (f.xdpMode !== undefined) dataplane.xdpMode = f.xdpMode;
+  if (f.xdpCopy !== undefined) dataplane.xdpCopy = f.xdpCopy;
   if (f.listen !== undefined) dataplane.listen = f.listen;
   if (f.cores !== undefined) dataplane.cores = f.cores;
   if (f.blobSize !== undefined) dataplane.blobSize = f.blobSize;
@@ -93,6 +100,11 @@ export function clientFor(paths: ConfigPaths): ApiClient {
   return new ApiClient({ address, token: loadToken(paths) });
 }
 
+/** "xdp on eth0, native mode, …; cores 2-3" */
+function backendLine(b: BackendStatus): string {
+  return `${describeBackend(b)}; ${b.cores === "" ? "workers not pinned" : `cores ${b.cores}`}`;
+}
+
 /** The argv that re-runs this CLI (node + script). */
 function self(): string[] {
   return [process.execPath, process.argv[1] ?? ""];
@@ -109,17 +121,12 @@ async function startBackground(paths: ConfigPaths, f: StartFlags, io: Io): Promi
   }
   // fail here, with the message, rather than in a background process
   const config = loadConfig(paths, overridesOf(f));
+  if (config.dataplane.backend === "xdp") checkXdpPrivileges();
   const identity = loadIdentity(paths);
-  if (config.dataplane.backend === "xdp") {
-    throw new PfsError(
-      "PFS_ERR_USAGE",
-      "the AF_XDP backend (--backend xdp) is not available in this build yet",
-      "run with --backend udp (the default); AF_XDP comes with a later release",
-    );
-  }
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
   const logFile = daemonLogFile(paths);
   const out = openSync(logFile, "a", 0o600);
+  const logStart = statSync(logFile).size;
   const args = process.argv.slice(2).filter((a) => a !== "--foreground");
   const [node, script] = self();
   const child = spawn(node as string, [script as string, ...args, "--foreground"], {
@@ -143,17 +150,40 @@ async function startBackground(paths: ConfigPaths, f: StartFlags, io: Io): Promi
           `  peers    connect to ${config.control.listen} (control), ${config.dataplane.listen} (data)\n` +
           `  REST     ${config.rest.listen}\n` +
           `  log      ${logFile}\n` +
-          `  data plane ${h.dataplane.running ? `running (pid ${h.dataplane.pid})` : "starting"}\n`,
+          `  data plane ${h.dataplane.running ? `running (pid ${h.dataplane.pid})` : "starting"}\n` +
+          (h.dataplane.backend ? `  backend  ${backendLine(h.dataplane.backend)}\n` : ""),
       );
       return;
     } catch {
       /* not up yet */
     }
   }
+  if (child.exitCode !== null) throw startFailure(logFile, logStart, child.exitCode);
   throw new PfsError(
     "PFS_ERR_DAEMON_NOT_RUNNING",
     `the daemon did not come up within 15 s`,
     `its log says why: ${logFile}`,
+  );
+}
+
+/**
+ * Why a daemon started in the background exited at once: the error it printed
+ * into its log (e.g. the data plane's own message when AF_XDP cannot be set
+ * up), so that the operator reads it here rather than in the log.
+ */
+function startFailure(logFile: string, from: number, code: number): PfsError {
+  let text = "";
+  try {
+    text = readFileSync(logFile, "utf8").slice(from);
+  } catch {
+    /* no log to quote */
+  }
+  const at = text.lastIndexOf("error: ");
+  const [message, hint] = (at >= 0 ? text.slice(at + 7) : "").split("\n  hint: ");
+  return new PfsError(
+    "PFS_ERR_DAEMON_NOT_RUNNING",
+    `the daemon exited at start (status ${code})${message ? `: ${message.trim()}` : ""}`,
+    hint ? `${hint.split("\n")[0]}; the log: ${logFile}` : `its log says why: ${logFile}`,
   );
 }
 
@@ -163,8 +193,22 @@ export function addDaemonCommands(program: Command, io: Io, setCode: (c: number)
       .command("start")
       .description("start the daemon: its data plane, control channel, REST API and metrics")
       .option("--config <FILE>", "configuration file (default: <config-dir>/config.yaml)")
-      .option("--backend <udp|xdp>", "data-plane backend (xdp: not available yet)")
-      .option("--iface <IF>", "network interface (for the xdp backend)")
+      .option(
+        "--backend <udp|xdp>",
+        "data-plane packet I/O: udp (kernel sockets, any user; the default) or xdp (AF_XDP on --iface; root)",
+      )
+      .option(
+        "--iface <IF>",
+        "network interface the xdp backend takes packets from, e.g. eth0 (required with it)",
+      )
+      .option(
+        "--xdp-mode <auto|native|generic>",
+        "xdp: attach the XDP program in the driver (native), in the kernel stack for any driver (generic, slower), or auto: native, else generic (default)",
+      )
+      .option(
+        "--xdp-copy <auto|zerocopy|copy>",
+        "xdp: bind the AF_XDP sockets zero-copy, in copy mode, or auto: zero-copy, else copy (default)",
+      )
       .option("--listen <ADDR:PORT>", "data-plane UDP address peers send to")
       .option("--control <ADDR:PORT>", "TLS control-channel address peers connect to")
       .option("--cores <LIST>", "pin one data-plane worker to each CPU, e.g. 2,3 or 2-5")
@@ -181,12 +225,16 @@ export function addDaemonCommands(program: Command, io: Io, setCode: (c: number)
         "after",
         `
 Every option overrides the configuration file; defaults are in the commented
-config.yaml that pfs-dp init writes. Root is needed only for --backend xdp.
+config.yaml that pfs-dp init writes. Root is needed only for --backend xdp
+(CAP_BPF and CAP_NET_ADMIN); with it, --listen 0.0.0.0:PORT means the first IPv4
+address of --iface, and pfs-dp status shows the mode the data plane got.
 
 Examples:
   $ pfs-dp start
   $ pfs-dp start --config-dir /tmp/node-b --rest 127.0.0.1:7545 --listen 0.0.0.0:7544
   $ pfs-dp start --foreground --cores 2-3
+  $ sudo pfs-dp start --backend xdp --iface eth0 --cores 2-3
+  $ sudo pfs-dp start --backend xdp --iface veth0 --xdp-mode generic --xdp-copy copy
   $ pfs-dp start --set policy.cc=cubic --set keyRotation.intervalSeconds=600`,
       ),
   ).action(async (f: StartFlags) => {
@@ -266,6 +314,7 @@ Examples:
       `pfs-dp: ${health.status}`,
       `  key        ${identity.fingerprint}`,
       `  data plane ${dp.running ? `running, pid ${dp.pid}` : "not running"}, ${dp.restarts} restart(s)`,
+      ...(dp.backend ? [`  backend    ${backendLine(dp.backend)}`] : []),
       `  peers      ${peers.length}`,
     ];
     for (const p of peers) {

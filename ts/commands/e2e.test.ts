@@ -5,7 +5,8 @@
  * fingerprints, `start` in the background, a directory tree sent through the
  * CLI and another through REST, the files, the summary and the metrics
  * checked; then an impostor whose key nobody pinned is refused and writes
- * nothing; `stop` ends everything.
+ * nothing, and a start whose AF_XDP set-up fails says why at once; `stop`
+ * ends everything.
  */
 
 import { execFile } from "node:child_process";
@@ -140,6 +141,7 @@ describe.skipIf(!existsSync(cli))(
       expect(stdout).toContain(a.fingerprint);
       expect(stdout).toMatch(/data plane running/);
       expect(stdout).toMatch(/beta\s+up/);
+      expect(stdout).toMatch(/backend\s+udp \(kernel sockets\), 1 socket; workers not pinned/);
     });
 
     it("sends a tree through the CLI: files identical, a summary that says what it cost", async () => {
@@ -169,6 +171,7 @@ describe.skipIf(!existsSync(cli))(
         return /packetfs_files_committed_total\{peer="alpha"\} 6\b/.test(m) ? m : undefined;
       });
       expect(metricsB).toMatch(/packetfs_dataplane_up 1/);
+      expect(metricsB).toMatch(/packetfs_dataplane_backend_info\{kind="udp"[^}]*\} 1/);
       const metricsA = await client(a).metrics();
       const ptr = /packetfs_pointer_bytes_total\{peer="beta",direction="sent"\} (\d+)/.exec(
         metricsA,
@@ -230,8 +233,34 @@ describe.skipIf(!existsSync(cli))(
         stderr: expect.stringMatching(/sources|too long|longer|no such file/),
       });
       await expect(pfs(a, "start", "--backend", "xdp", "--iface", "lo")).rejects.toMatchObject({
-        stderr: expect.stringMatching(/already runs|AF_XDP/),
+        stderr: expect.stringMatching(/already runs/),
       });
+    });
+
+    it("start with an xdp set-up the data plane refuses says why at once, not after 15 s", async () => {
+      const c = await init(base, "gamma");
+      const t0 = Date.now();
+      const err = await pfs(
+        c,
+        "start",
+        "--backend",
+        "xdp",
+        "--iface",
+        "nosuch0",
+        "--control",
+        `127.0.0.1:${c.control}`,
+        "--listen",
+        `0.0.0.0:${c.data}`,
+        "--rest",
+        `127.0.0.1:${c.rest}`,
+      ).catch((e: { stderr: string }) => e);
+      expect(Date.now() - t0).toBeLessThan(10000);
+      // as root the data plane says there is no such interface; as a user, the
+      // privilege check refuses first
+      expect((err as { stderr: string }).stderr).toMatch(
+        /the daemon exited at start \(status 1\): pfs-dataplane did not start: .*nosuch0|the xdp backend needs root/,
+      );
+      expect(existsSync(join(c.dir, "state/daemon.pid"))).toBe(false);
     });
   },
 );

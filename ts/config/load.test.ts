@@ -45,6 +45,8 @@ describe("defaults", () => {
       control: { listen: "0.0.0.0:7443" },
       dataplane: {
         backend: "udp",
+        xdpMode: "auto",
+        xdpCopy: "auto",
         listen: "0.0.0.0:7444",
         cores: "",
         blobSize: "1GiB",
@@ -113,6 +115,11 @@ describe("defaults", () => {
     );
     expect(c.nodeName).toBe("alpha");
     expect(c.dataplane).toMatchObject({ backend: "xdp", iface: "eth0", cores: "0-3,6", mtu: 1472 });
+    expect(c.dataplane).toMatchObject({ xdpMode: "auto", xdpCopy: "auto" });
+    const modes = load(
+      "dataplane:\n  backend: xdp\n  iface: eth0\n  xdpMode: native\n  xdpCopy: copy\n",
+    );
+    expect(modes.dataplane).toMatchObject({ xdpMode: "native", xdpCopy: "copy" });
     expect(c.policy).toMatchObject({ cc: "fixed", fixedRate: 125000000, windowBlocks: 64 });
   });
 });
@@ -145,6 +152,16 @@ describe("bad fields are PFS_ERR_CONFIG naming path, value and what is allowed",
       'dataplane.backend: must be one of "udp", "xdp" (got "tcp")',
     ],
     [
+      "bad enum (xdpMode)",
+      "dataplane:\n  xdpMode: skb\n",
+      'dataplane.xdpMode: must be one of "auto", "native", "generic" (got "skb")',
+    ],
+    [
+      "bad enum (xdpCopy)",
+      "dataplane:\n  xdpCopy: true\n",
+      'dataplane.xdpCopy: must be one of "auto", "zerocopy", "copy" (got true)',
+    ],
+    [
       "bad enum (cc)",
       "policy:\n  cc: reno\n",
       'policy.cc: must be one of "bbr", "cubic", "fixed" (got "reno")',
@@ -157,7 +174,7 @@ describe("bad fields are PFS_ERR_CONFIG naming path, value and what is allowed",
     [
       "unknown nested key",
       "dataplane:\n  mtuu: 1500\n",
-      "dataplane.mtuu: unknown field (did you mean dataplane.mtu?); dataplane takes: backend, iface, listen, cores, blobSize, mtu, receiveRoot, logDir",
+      "dataplane.mtuu: unknown field (did you mean dataplane.mtu?); dataplane takes: backend, iface, xdpMode, xdpCopy, listen, cores, blobSize, mtu, receiveRoot, logDir",
     ],
     [
       "unknown top-level key",
@@ -228,7 +245,7 @@ describe("bad fields are PFS_ERR_CONFIG naming path, value and what is allowed",
     [
       "xdp without interface",
       "dataplane:\n  backend: xdp\n",
-      'dataplane.iface: is required when dataplane.backend is "xdp"',
+      'dataplane.iface: is required when dataplane.backend is "xdp": name the interface AF_XDP is to take packets from (--iface eth0, or iface: eth0 under dataplane in the config file)',
     ],
     [
       "REST on the control port",

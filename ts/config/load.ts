@@ -56,7 +56,8 @@ function crossFieldIssues(c: Config): ConfigIssue[] {
   if (c.dataplane.backend === "xdp" && c.dataplane.iface === undefined) {
     out.push({
       path: "dataplane.iface",
-      message: 'is required when dataplane.backend is "xdp" (e.g. iface: eth0)',
+      message:
+        'is required when dataplane.backend is "xdp": name the interface AF_XDP is to take packets from (--iface eth0, or iface: eth0 under dataplane in the config file)',
     });
   }
   const ctl = tryParseHostPort(c.control.listen);

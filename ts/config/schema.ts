@@ -32,6 +32,8 @@ export const DEFAULTS = Object.freeze({
   control: Object.freeze({ listen: "0.0.0.0:7443" }),
   dataplane: Object.freeze({
     backend: "udp" as const,
+    xdpMode: "auto" as const,
+    xdpCopy: "auto" as const,
     listen: "0.0.0.0:7444",
     cores: "",
     blobSize: "1GiB",
@@ -131,6 +133,16 @@ export const ConfigSchema = Type.Object(
           description:
             'Network interface for the "xdp" backend, e.g. eth0. No default; pfs-dp start --iface sets it too.',
         }),
+      ),
+      xdpMode: stringEnum(
+        ["auto", "native", "generic"],
+        'How the "xdp" backend attaches its XDP program: "native" (in the driver, fast), "generic" (in the kernel stack, any driver, slower) or "auto" (native, else generic). Ignored with "udp".',
+        DEFAULTS.dataplane.xdpMode,
+      ),
+      xdpCopy: stringEnum(
+        ["auto", "zerocopy", "copy"],
+        'How the "xdp" backend binds its AF_XDP sockets: "zerocopy" (the NIC writes into the data plane\'s memory; needs driver support), "copy" or "auto" (zero-copy, else copy). Ignored with "udp".',
+        DEFAULTS.dataplane.xdpCopy,
       ),
       listen: Type.String({
         format: "listen",

@@ -26,7 +26,7 @@ import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { freePort } from "../testing/dataplane.js";
+import { dataPlaneHasOption, freePort } from "../testing/dataplane.js";
 import { regionPath } from "../testing/ring-peer.js";
 import { type ChannelIdentity, dial } from "./channel.js";
 import { type DaemonSettings, type Logger, PfsDaemon } from "./daemon.js";
@@ -201,6 +201,26 @@ describe("two daemons", { timeout: 60000 }, () => {
     expect(got.direction).toBe("receive");
     expect(got.filesDone).toBe(tree.length);
   });
+
+  // (a data plane built before the BACKEND event reports nothing: skipped)
+  it.skipIf(!dataPlaneHasOption("--backend"))(
+    "shows the data plane's packet I/O in its health, and logs it once per data plane",
+    async () => {
+      const backend = await until(() => a.daemon.health().dataplane.backend);
+      expect(backend).toEqual({
+        kind: "udp",
+        zeroCopy: false,
+        queues: 1,
+        hugepages: false,
+        cores: "",
+      });
+      expect(a.daemon.backend()).toMatchObject({ type: "BACKEND", kind: "udp", ifname: "" });
+      await new Promise((r) => setTimeout(r, 1200)); // a BACKEND event comes every second
+      const logged = a.logs.filter((l) => l.includes("data plane: udp (kernel sockets), 1 socket"));
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toContain('"backend":{"kind":"udp"');
+    },
+  );
 
   it("refuses an impostor whose key is not pinned, and nothing is written", async () => {
     const mallory = identity(base, "mallory");

@@ -23,7 +23,8 @@ import type { Server } from "node:tls";
 
 import { ERRORS, PfsError, type PfsErrorCode, codeFromC } from "../errors.js";
 import type { CounterSnapshot } from "../dataplane/counters.js";
-import type { Command, Event } from "../dataplane/messages.js";
+import type { BackendEvent, Command, Event } from "../dataplane/messages.js";
+import { BackendReport } from "./backend.js";
 import { type Channel, type ChannelIdentity, dial, listen } from "./channel.js";
 import {
   type LogState,
@@ -33,7 +34,7 @@ import {
   removeLog,
   resumePoint,
 } from "./logs.js";
-import { Supervisor } from "./supervisor.js";
+import { Supervisor, type XdpOptions } from "./supervisor.js";
 import type {
   BlobDirectionCheck,
   BlobStats,
@@ -60,6 +61,8 @@ export interface DaemonSettings {
     blobSize: number;
     region: string;
     binary?: string;
+    /** the AF_XDP backend; absent: UDP */
+    xdp?: XdpOptions;
   };
   policy: Policy;
   /** seconds between scheduled data-plane key rotations (default 3600; 0 = none) */
@@ -196,6 +199,8 @@ export class PfsDaemon implements Daemon {
   private blobCache = new Map<string, BlobStats>();
   /** key rotation state per peer, for its live session (see "key rotation") */
   private readonly rotations = new Map<string, Rotation>();
+  /** what the running data plane's packet I/O is (its BACKEND events) */
+  private readonly backendReport: BackendReport;
 
   constructor(
     private readonly s: DaemonSettings,
@@ -203,12 +208,16 @@ export class PfsDaemon implements Daemon {
     private readonly peerSource: PeerSource,
     private readonly log: Logger,
   ) {
+    this.backendReport = new BackendReport(s.dataplane.cores, (backend, line) =>
+      this.log.info({ component: "dataplane", backend }, line),
+    );
     this.supervisor = new Supervisor({
       region: s.dataplane.region,
       receiveRoot: s.dataplane.receiveRoot,
       listen: `${s.dataplane.host}:${s.dataplane.port}`,
       cores: s.dataplane.cores,
       mtu: s.dataplane.mtu,
+      ...(s.dataplane.xdp ? { xdp: s.dataplane.xdp } : {}),
       ...(s.dataplane.binary ? { binary: s.dataplane.binary } : {}),
       onEvent: (e) => this.onEvent(e),
       onStart: (n) => this.onDataPlaneStart(n),
@@ -473,6 +482,7 @@ export class PfsDaemon implements Daemon {
   }
 
   private onDataPlaneStart(restarts: number): void {
+    this.backendReport.clear(); // a new process reports (and may get) anew
     if (restarts === 0) return;
     // a new data plane knows no session: rebuild them (their logs are files)
     for (const [name, st] of this.peerState) {
@@ -490,6 +500,7 @@ export class PfsDaemon implements Daemon {
   }
 
   private onDataPlaneExit(why: string): void {
+    this.backendReport.clear();
     for (const [peer] of this.peerState)
       void this.dropSession(peer, `the data plane went away: ${why}`);
   }
@@ -567,6 +578,9 @@ export class PfsDaemon implements Daemon {
         this.log.info({ peer, path: e.path, size: e.size }, "file received");
         return;
       }
+      case "BACKEND":
+        this.backendReport.update(e);
+        return;
       case "LOG":
         this.log[e.level === "error" ? "error" : e.level === "warn" ? "warn" : "info"](
           { component: "dataplane" },
@@ -1122,6 +1136,7 @@ export class PfsDaemon implements Daemon {
 
   health(): Health {
     const age = this.supervisor.heartbeatAgeMs();
+    const backend = this.supervisor.running ? this.backendReport.status() : undefined;
     return {
       status: this.supervisor.running ? "ok" : "degraded",
       dataplane: {
@@ -1129,8 +1144,13 @@ export class PfsDaemon implements Daemon {
         ...(this.supervisor.pid ? { pid: this.supervisor.pid } : {}),
         restarts: this.supervisor.restarts,
         ...(age !== undefined ? { heartbeatAgeMs: Math.round(age) } : {}),
+        ...(backend !== undefined ? { backend } : {}),
       },
     };
+  }
+
+  backend(): BackendEvent | undefined {
+    return this.supervisor.running ? this.backendReport.latest : undefined;
   }
 
   counters(): CounterSnapshot | undefined {

@@ -19,6 +19,7 @@ import { PfsError } from "../errors.js";
 import { loadIdentity } from "../identity.js";
 import { PeerStore } from "../peers.js";
 import { PfsDaemon } from "./daemon.js";
+import { checkXdpPrivileges } from "./privileges.js";
 import { settingsFromConfig } from "./settings.js";
 
 export function pidFile(paths: ConfigPaths): string {
@@ -75,13 +76,7 @@ export async function runDaemon(
   opts: { handleSignals?: boolean; logDestination?: pino.DestinationStream } = {},
 ): Promise<Running> {
   const config = loadConfig(paths, overrides);
-  if (config.dataplane.backend === "xdp") {
-    throw new PfsError(
-      "PFS_ERR_USAGE",
-      "the AF_XDP backend (--backend xdp) is not available in this build yet",
-      "run with --backend udp (the default); AF_XDP comes with a later release",
-    );
-  }
+  if (config.dataplane.backend === "xdp") checkXdpPrivileges();
   const other = runningPid(paths);
   if (other !== undefined && other !== process.pid) {
     throw new PfsError(

@@ -32,6 +32,16 @@ export function settingsFromConfig(config: Config, paths: ConfigPaths): DaemonSe
       logDir: config.dataplane.logDir,
       blobSize: parseBlobSize(config.dataplane.blobSize),
       region: regionFor(paths),
+      // the schema's cross-field check makes iface present with xdp
+      ...(config.dataplane.backend === "xdp" && config.dataplane.iface !== undefined
+        ? {
+            xdp: {
+              iface: config.dataplane.iface,
+              mode: config.dataplane.xdpMode,
+              copy: config.dataplane.xdpCopy,
+            },
+          }
+        : {}),
     },
     policy: policyOf(config),
     keyRotationSeconds: config.keyRotation.intervalSeconds,

@@ -17,12 +17,21 @@ import type { CounterSnapshot } from "../dataplane/counters.js";
 import type { Command, Event } from "../dataplane/messages.js";
 import { toolPath } from "../native.js";
 
+/** The AF_XDP backend's settings (pfs-dataplane --backend xdp). */
+export interface XdpOptions {
+  iface: string;
+  mode: "auto" | "native" | "generic";
+  copy: "auto" | "zerocopy" | "copy";
+}
+
 export interface SupervisorOptions {
   region: string;
   receiveRoot: string;
   listen: string;
   cores?: string;
   mtu?: number;
+  /** AF_XDP on an interface; absent: the UDP backend (pfs-dataplane's default) */
+  xdp?: XdpOptions;
   /** the executable (default build/pfs-dataplane) */
   binary?: string;
   /** every event of the data plane, in order */
@@ -34,6 +43,19 @@ export interface SupervisorOptions {
   log: (level: "info" | "warn" | "error", msg: string) => void;
   /** back-off bounds in ms (default 200 .. 10000) */
   backoffMs?: [number, number];
+}
+
+/** pfs-dataplane's arguments for these options. */
+export function dataPlaneArgs(o: SupervisorOptions): string[] {
+  const args = ["--region", o.region, "--receive-root", o.receiveRoot, "--listen", o.listen];
+  if (o.cores) args.push("--cores", o.cores);
+  if (o.mtu) args.push("--mtu", String(o.mtu));
+  if (o.xdp) {
+    // udp is left to the default, so that a data plane built before --backend still starts
+    args.push("--backend", "xdp", "--iface", o.xdp.iface);
+    args.push("--xdp-mode", o.xdp.mode, "--xdp-copy", o.xdp.copy);
+  }
+  return args;
 }
 
 export class Supervisor {
@@ -131,16 +153,7 @@ export class Supervisor {
 
   private async launch(): Promise<void> {
     rmSync(this.o.region, { force: true });
-    const args = [
-      "--region",
-      this.o.region,
-      "--receive-root",
-      this.o.receiveRoot,
-      "--listen",
-      this.o.listen,
-    ];
-    if (this.o.cores) args.push("--cores", this.o.cores);
-    if (this.o.mtu) args.push("--mtu", String(this.o.mtu));
+    const args = dataPlaneArgs(this.o);
     const bin = this.o.binary ?? toolPath("pfs-dataplane");
     if (!existsSync(bin)) {
       throw new PfsError(
@@ -161,7 +174,9 @@ export class Supervisor {
         throw new PfsError(
           "PFS_ERR_DATAPLANE_DEAD",
           `pfs-dataplane did not start: ${this.stderr.trim() || "no output"}`,
-          "check the listen address, the receive root and the cores in the configuration",
+          this.o.xdp
+            ? `the data plane's message says what it needs; check dataplane.iface (${this.o.xdp.iface}), xdpMode and xdpCopy, or start with --backend udp`
+            : "check the listen address, the receive root and the cores in the configuration",
         );
       }
       await sleep(10);

@@ -7,6 +7,7 @@
  */
 
 import type { CounterSnapshot } from "../dataplane/counters.js";
+import type { BackendEvent } from "../dataplane/messages.js";
 
 export type CongestionControl = "bbr" | "cubic" | "fixed";
 
@@ -110,6 +111,23 @@ export interface BlobVerify {
   directions: BlobDirectionCheck[];
 }
 
+/** What packet I/O the running data plane got (its last BACKEND event) and where it runs. */
+export interface BackendStatus {
+  kind: "udp" | "xdp";
+  /** xdp: the interface */
+  ifname?: string;
+  /** xdp: how the XDP program is attached */
+  xdpMode?: "native" | "generic";
+  /** xdp: AF_XDP sockets bound zero-copy (false: copy mode) */
+  zeroCopy: boolean;
+  /** xdp: AF_XDP sockets, one per receive queue; udp: sockets, one per worker */
+  queues: number;
+  /** xdp: UMEM in hugepages (false: normal pages) */
+  hugepages: boolean;
+  /** the configured CPU list (dataplane.cores); "" = workers not pinned */
+  cores: string;
+}
+
 export interface Health {
   status: "ok" | "degraded";
   dataplane: {
@@ -118,6 +136,8 @@ export interface Health {
     restarts: number;
     /** ms since its last heartbeat */
     heartbeatAgeMs?: number;
+    /** absent until the running data plane has reported it */
+    backend?: BackendStatus;
   };
 }
 
@@ -159,6 +179,8 @@ export interface Daemon {
   health(): Health;
   /** the data plane's counters, or undefined while it is not running */
   counters(): CounterSnapshot | undefined;
+  /** the running data plane's last BACKEND event (its packet I/O and counts), if any yet */
+  backend(): BackendEvent | undefined;
   /** peer name of a session id (for metric labels) */
   peerOfSession(sessionId: bigint): string | undefined;
 }

@@ -4,8 +4,9 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 import { PfsError } from "../errors.js";
+import { ByteWriter, utf8 } from "./bytes.js";
 import { type Command, type Policy, decodeEvent, encodeCommand } from "./messages.js";
-import { MSG_LIMITS } from "./protocol.js";
+import { MSG, MSG_LIMITS } from "./protocol.js";
 
 /** A message the C encoder wrote (test/fuzz/corpus/ring_msg, from
  * test/dataplane/ring_msg_samples.h). */
@@ -269,5 +270,186 @@ describe("events", () => {
     const long = new Uint8Array(4 + 1 + 2 + MSG_LIMITS.TEXT_MAX + 1).fill(0x61);
     long.set([0x86, 0, 1, 0, 1, (MSG_LIMITS.TEXT_MAX + 1) & 0xff, (MSG_LIMITS.TEXT_MAX + 1) >> 8]);
     expect(thrown(() => decodeEvent(long)).code).toBe("PFS_ERR_LIMIT");
+  });
+});
+
+/** A BACKEND event's bytes, field by field as ring_msg.c writes them (raw: no checks). */
+interface RawBackend {
+  kind: number;
+  mode: number;
+  zeroCopy: number;
+  hugepages: number;
+  queues: number;
+  ifname: Uint8Array;
+  counts: [bigint, bigint, bigint, bigint];
+  reasons: bigint[];
+  refused: bigint[];
+}
+
+const udpBackend: RawBackend = {
+  kind: 1,
+  mode: 0,
+  zeroCopy: 0,
+  hugepages: 0,
+  queues: 4,
+  ifname: new Uint8Array(0),
+  counts: [0n, 0n, 0n, 0n],
+  reasons: [],
+  refused: [],
+};
+
+const xdpBackend: RawBackend = {
+  ...udpBackend,
+  kind: 2,
+  mode: 1,
+  queues: 1,
+  ifname: utf8("veth0"),
+  reasons: [5n],
+  refused: [0n, 1n],
+};
+
+function backendBytes(over: Partial<RawBackend> = {}): Uint8Array {
+  const b = { ...udpBackend, ...over };
+  const w = new ByteWriter();
+  w.u16(MSG.BACKEND);
+  w.u16(MSG_LIMITS.VERSION);
+  w.u8(b.kind);
+  w.u8(b.mode);
+  w.u8(b.zeroCopy);
+  w.u8(b.hugepages);
+  w.u32(b.queues);
+  w.str(b.ifname);
+  for (const c of b.counts) w.u64(c);
+  w.u8(b.reasons.length);
+  for (const c of b.reasons) w.u64(c);
+  w.u8(b.refused.length);
+  for (const c of b.refused) w.u64(c);
+  return w.result();
+}
+
+describe("BACKEND events", () => {
+  it("decode what the C encoder writes, every field and every count by name", () => {
+    expect(decodeEvent(cBytes("valid_backend"))).toEqual({
+      type: "BACKEND",
+      kind: "xdp",
+      xdpMode: "generic",
+      zeroCopy: true,
+      hugepages: true,
+      queues: 2,
+      ifname: "eth0",
+      wakeups: 1000001,
+      noNeighbour: 7,
+      handedOff: 123456789012,
+      handoffDropped: 3,
+      reasons: {
+        redirected: 1,
+        pass_no_xsk: 1001,
+        not_ip: 2001,
+        not_udp: 3001,
+        other_port: 4001,
+        fragment: 5001,
+        truncated: 6001,
+        ipv6_ext: 7001,
+        bad_ip: 8001,
+        vlan_stack: 9001,
+      },
+      refused: {
+        ok: 5,
+        truncated: 2 ** 33 + 5,
+        not_ip: 2 * 2 ** 33 + 5,
+        bad_ip: 3 * 2 ** 33 + 5,
+        fragment: 4 * 2 ** 33 + 5,
+        not_udp: 5 * 2 ** 33 + 5,
+        bad_udp: 6 * 2 ** 33 + 5,
+        wrong_dest: 7 * 2 ** 33 + 5,
+      },
+    });
+  });
+
+  it("decode the udp backend: no mode, no interface, no counts", () => {
+    expect(decodeEvent(backendBytes())).toEqual({
+      type: "BACKEND",
+      kind: "udp",
+      xdpMode: null,
+      zeroCopy: false,
+      hugepages: false,
+      queues: 4,
+      ifname: "",
+      wakeups: 0,
+      noNeighbour: 0,
+      handedOff: 0,
+      handoffDropped: 0,
+      reasons: {},
+      refused: {},
+    });
+  });
+
+  it("keep counts of codes this build does not name, as code_N", () => {
+    const e = decodeEvent(
+      backendBytes({
+        ...xdpBackend,
+        reasons: Array.from({ length: 13 }, (_, i) => BigInt(i)),
+        refused: Array.from({ length: 16 }, () => 1n),
+      }),
+    );
+    expect(e).toMatchObject({ reasons: { vlan_stack: 9, code_10: 10, code_12: 12 } });
+    expect(Object.keys((e as { refused: object }).refused)).toHaveLength(16);
+    expect(e).toMatchObject({ refused: { wrong_dest: 1, code_8: 1, code_15: 1 } });
+  });
+
+  it("refuse every truncation and a trailing byte", () => {
+    const b = cBytes("valid_backend");
+    for (let n = 0; n < b.length; n++) {
+      expect(thrown(() => decodeEvent(b.subarray(0, n))).code, `cut at ${n}`).toBe(
+        "PFS_ERR_TRUNCATED",
+      );
+    }
+    const longer = new Uint8Array(b.length + 1);
+    longer.set(b);
+    expect(thrown(() => decodeEvent(longer)).code).toBe("PFS_ERR_MALFORMED");
+  });
+
+  it.each([
+    ["kind 0", { kind: 0 }, "PFS_ERR_MALFORMED"],
+    ["kind 3", { ...xdpBackend, kind: 3 }, "PFS_ERR_MALFORMED"],
+    ["xdp mode 3", { ...xdpBackend, mode: 3 }, "PFS_ERR_MALFORMED"],
+    ["zero copy 2", { ...xdpBackend, zeroCopy: 2 }, "PFS_ERR_MALFORMED"],
+    ["hugepages 2", { ...xdpBackend, hugepages: 2 }, "PFS_ERR_MALFORMED"],
+    ["udp with an xdp mode", { mode: 2 }, "PFS_ERR_MALFORMED"],
+    ["xdp without a mode", { ...xdpBackend, mode: 0 }, "PFS_ERR_MALFORMED"],
+    ["udp with an interface", { ifname: utf8("eth0") }, "PFS_ERR_MALFORMED"],
+    ["udp with zero copy", { zeroCopy: 1 }, "PFS_ERR_MALFORMED"],
+    ["udp with hugepages", { hugepages: 1 }, "PFS_ERR_MALFORMED"],
+    ["xdp without an interface", { ...xdpBackend, ifname: new Uint8Array(0) }, "PFS_ERR_MALFORMED"],
+    ["xdp without a queue", { ...xdpBackend, queues: 0 }, "PFS_ERR_MALFORMED"],
+    [
+      "an interface name of 16 bytes",
+      { ...xdpBackend, ifname: utf8("a".repeat(16)) },
+      "PFS_ERR_LIMIT",
+    ],
+    [
+      "a NUL in the interface name",
+      { ...xdpBackend, ifname: utf8("eth\u00000") },
+      "PFS_ERR_MALFORMED",
+    ],
+    ["17 reasons", { ...xdpBackend, reasons: Array<bigint>(17).fill(1n) }, "PFS_ERR_LIMIT"],
+    [
+      "17 refused verdicts",
+      { ...xdpBackend, refused: Array<bigint>(17).fill(1n) },
+      "PFS_ERR_LIMIT",
+    ],
+  ] as const)("refuse %s with the C decoder's code", (_what, over, code) => {
+    expect(decodeEvent(backendBytes(xdpBackend)).type).toBe("BACKEND");
+    expect(thrown(() => decodeEvent(backendBytes(over as Partial<RawBackend>))).code).toBe(code);
+  });
+
+  it("refuse a count over the limit before looking for the counts (C stops reading there)", () => {
+    const b = backendBytes(xdpBackend);
+    const at = b.length - 1 - 2 * 8 - 1 - 8; // the number of reasons
+    expect(b[at]).toBe(1);
+    b[at] = 200;
+    expect(thrown(() => decodeEvent(b)).code).toBe("PFS_ERR_LIMIT");
+    // the limit wins over a truncation after it, as in ring_msg.c
+    expect(thrown(() => decodeEvent(b.subarray(0, at + 3))).code).toBe("PFS_ERR_LIMIT");
   });
 });

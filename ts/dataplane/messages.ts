@@ -9,12 +9,29 @@
 
 import { PfsError, type PfsErrorCode } from "../errors.js";
 import { ByteReader, ByteWriter, encodeAddress, fromUtf8, toU64, utf8 } from "./bytes.js";
-import { AEAD, CC, LEVEL, MSG, MSG_LIMITS, REGION, SHUTDOWN, SSTATE, nameOf } from "./protocol.js";
+import {
+  AEAD,
+  BACKEND,
+  CC,
+  ETH_VERDICT_NAMES,
+  LEVEL,
+  MSG,
+  MSG_LIMITS,
+  REGION,
+  SHUTDOWN,
+  SSTATE,
+  XDP_MODE,
+  XDP_REASON_NAMES,
+  codeName,
+  nameOf,
+} from "./protocol.js";
 
 export type Aead = "auto" | "aes256gcm" | "chacha20poly1305";
 export type CongestionControl = "fixed" | "cubic" | "bbr";
 export type SessionState = "starting" | "up" | "down" | "failed" | "removed";
 export type LogLevel = "debug" | "info" | "warn" | "error";
+export type BackendKind = "udp" | "xdp";
+export type XdpMode = "native" | "generic";
 
 export interface Policy {
   windowBlocks: number;
@@ -107,7 +124,40 @@ export type Event =
     }
   | { type: "TRANSFER_DONE"; transferId: bigint; status: number; message: string }
   | { type: "FILE_RECEIVED"; sessionId: bigint; path: string; size: number; digest: Uint8Array }
-  | { type: "LOG"; level: LogLevel; message: string };
+  | { type: "LOG"; level: LogLevel; message: string }
+  | BackendEvent;
+
+/**
+ * What the data plane's packet I/O is, with its counts since it started
+ * (sent after READY, then every second). Counts are cumulative; a restarted
+ * data plane starts them at 0 again.
+ */
+export interface BackendEvent {
+  type: "BACKEND";
+  kind: BackendKind;
+  /** how the XDP program is attached; null for udp */
+  xdpMode: XdpMode | null;
+  /** AF_XDP sockets bound zero-copy (else copy mode); false for udp */
+  zeroCopy: boolean;
+  /** UMEM in hugepages (else normal pages); false for udp */
+  hugepages: boolean;
+  /** AF_XDP sockets (one per queue and worker); udp: its sockets */
+  queues: number;
+  /** the interface; "" for udp */
+  ifname: string;
+  /** kicks of the AF_XDP rings (sendto/recvfrom) */
+  wakeups: number;
+  /** frames dropped while a next hop was being resolved */
+  noNeighbour: number;
+  /** datagrams passed to the worker owning their session */
+  handedOff: number;
+  /** ... that found that worker's ring full */
+  handoffDropped: number;
+  /** the XDP program's packets by reason (XDP_REASON_NAMES; "code_N" for a newer code) */
+  reasons: Record<string, number>;
+  /** frames the backend refused, by verdict (ETH_VERDICT_NAMES; "code_N" for a newer one) */
+  refused: Record<string, number>;
+}
 
 function bad(code: PfsErrorCode, message: string): PfsError {
   return new PfsError(code, message);
@@ -375,8 +425,79 @@ function readEvent(r: ByteReader, type: number): Event {
         message: checkText(message, "message", "text"),
       };
     }
+    case MSG.BACKEND:
+      return readBackend(r);
   }
   throw bad("PFS_ERR_MALFORMED", `message type 0x${type.toString(16)} is not an event`);
+}
+
+/** A u8 count (at most PFS_MSG_COUNTS_MAX: over it, reading stops, as in C) and its u64s. */
+function readCounts(r: ByteReader, what: string, names: readonly string[]): Record<string, number> {
+  const n = r.u8(`the number of ${what}`);
+  if (n > MSG_LIMITS.COUNTS_MAX) {
+    throw bad("PFS_ERR_LIMIT", `BACKEND has ${n} ${what}, at most ${MSG_LIMITS.COUNTS_MAX}`);
+  }
+  const out: Record<string, number> = {};
+  for (let i = 0; i < n; i++) out[codeName(names, i)] = Number(r.u64(`${what} ${i}`));
+  return out;
+}
+
+/** BACKEND's fields, then ring_msg.c's check() on them, in its order. */
+function readBackend(r: ByteReader): BackendEvent {
+  const num = (what: string) => Number(r.u64(what));
+  const kind = r.u8("kind");
+  const mode = r.u8("xdp mode");
+  const zeroCopy = r.u8("zero copy");
+  const hugepages = r.u8("hugepages");
+  const queues = r.u32("queues");
+  const ifname = r.str("interface name");
+  const wakeups = num("wakeups");
+  const noNeighbour = num("no-neighbour drops");
+  const handedOff = num("hand-offs");
+  const handoffDropped = num("hand-off drops");
+  const reasons = readCounts(r, "XDP reasons", XDP_REASON_NAMES);
+  const refused = readCounts(r, "refused-frame verdicts", ETH_VERDICT_NAMES);
+  end(r);
+  const udp = kind === BACKEND.UDP;
+  if (!udp && kind !== BACKEND.XDP) {
+    throw bad("PFS_ERR_MALFORMED", `BACKEND kind ${kind} is neither udp (1) nor xdp (2)`);
+  }
+  if (mode > XDP_MODE.GENERIC) {
+    throw bad("PFS_ERR_MALFORMED", `BACKEND xdp mode ${mode} is unknown`);
+  }
+  if (zeroCopy > 1 || hugepages > 1) {
+    throw bad("PFS_ERR_MALFORMED", "BACKEND zero copy and hugepages must be 0 or 1");
+  }
+  if (udp !== (mode === XDP_MODE.NONE)) {
+    throw bad("PFS_ERR_MALFORMED", `BACKEND of kind ${udp ? "udp" : "xdp"} has xdp mode ${mode}`);
+  }
+  if (udp && (ifname.length > 0 || zeroCopy || hugepages)) {
+    throw bad("PFS_ERR_MALFORMED", "BACKEND udp has an interface, zero copy or hugepages");
+  }
+  if (!udp && (ifname.length === 0 || queues === 0)) {
+    throw bad("PFS_ERR_MALFORMED", "BACKEND xdp has no interface or no queue");
+  }
+  if (ifname.length > MSG_LIMITS.IFNAME_MAX) {
+    throw bad(
+      "PFS_ERR_LIMIT",
+      `BACKEND interface name is ${ifname.length} bytes, at most ${MSG_LIMITS.IFNAME_MAX}`,
+    );
+  }
+  return {
+    type: "BACKEND",
+    kind: udp ? "udp" : "xdp",
+    xdpMode: udp ? null : (nameOf(XDP_MODE, mode) as XdpMode),
+    zeroCopy: zeroCopy === 1,
+    hugepages: hugepages === 1,
+    queues,
+    ifname: checkText(ifname, "interface name", "text"),
+    wakeups,
+    noNeighbour,
+    handedOff,
+    handoffDropped,
+    reasons,
+    refused,
+  };
 }
 
 function end(r: ByteReader): void {
@@ -398,7 +519,7 @@ export function decodeEvent(bytes: Uint8Array): Event {
   const r = new ByteReader(bytes);
   const type = r.u16("the message type");
   const version = r.u16("the message version");
-  const known = type >= MSG.READY && type <= MSG.LOG;
+  const known = type >= MSG.READY && type <= MSG.BACKEND;
   if (!known) throw bad("PFS_ERR_MALFORMED", `message type 0x${type.toString(16)} is not an event`);
   if (version !== MSG_LIMITS.VERSION) {
     throw bad(

@@ -1,8 +1,10 @@
 /**
  * Constants of the control region and its messages, mirrored from
- * dataplane/control.h name for name and value for value (protocol.test.ts
- * parses the header and fails when the two drift apart). Values are never
- * renumbered, only added. Format in docs/protocol.md, "Control region".
+ * dataplane/control.h name for name and value for value, and the reason codes
+ * a BACKEND event counts by, mirrored from bpf/pfs_xdp.h and
+ * dataplane/ethframe.h (protocol.test.ts parses the headers and fails when
+ * they drift apart). Values are never renumbered, only added. Format in
+ * docs/protocol.md, "Control region".
  */
 
 /** Layout version of the region this controller speaks (PFS_REGION_VERSION). */
@@ -82,6 +84,8 @@ export const MSG_LIMITS = Object.freeze({
   DIGEST_BYTES: 16,
   ADDR_BYTES: 16,
   PTO_BACKOFF_MAX: 16,
+  IFNAME_MAX: 15,
+  COUNTS_MAX: 16,
 });
 
 /** PFS_MSG_<key>: message types; commands below 0x80, events from 0x81. */
@@ -99,7 +103,14 @@ export const MSG = Object.freeze({
   TRANSFER_DONE: 0x84,
   FILE_RECEIVED: 0x85,
   LOG: 0x86,
+  BACKEND: 0x87,
 });
+
+/** PFS_BACKEND_<key>: a BACKEND event's kind of packet I/O. */
+export const BACKEND = Object.freeze({ UDP: 1, XDP: 2 });
+
+/** PFS_MSG_XDP_<key>: a BACKEND event's XDP attach mode (NONE: the UDP backend). */
+export const XDP_MODE = Object.freeze({ NONE: 0, NATIVE: 1, GENERIC: 2 });
 
 /** PFS_FAMILY_<key> */
 export const FAMILY = Object.freeze({ IPV4: 4, IPV6: 6 });
@@ -145,12 +156,73 @@ export function cNames(): Map<string, number> {
     ["PFS_SHUTDOWN_", SHUTDOWN],
     ["PFS_SSTATE_", SSTATE],
     ["PFS_LEVEL_", LEVEL],
+    ["PFS_BACKEND_", BACKEND],
+    ["PFS_MSG_XDP_", XDP_MODE],
   ];
   for (const [prefix, group] of groups) {
     for (const [k, v] of Object.entries(group)) out.set(prefix + k, v);
   }
   COUNTERS.forEach((name, i) => out.set(`PFS_CTR_${name}`, i));
   return out;
+}
+
+/**
+ * PFS_XDP_<key> (enum pfs_xdp_reason of bpf/pfs_xdp.h): why the XDP program
+ * redirected or passed a packet. Indices of a BACKEND event's reasons.
+ */
+export const XDP_REASON = Object.freeze({
+  REDIRECTED: 0,
+  PASS_NO_XSK: 1,
+  PASS_NOT_IP: 2,
+  PASS_NOT_UDP: 3,
+  PASS_OTHER_PORT: 4,
+  PASS_FRAGMENT: 5,
+  PASS_TRUNCATED: 6,
+  PASS_IPV6_EXT: 7,
+  PASS_BAD_IP: 8,
+  PASS_VLAN_STACK: 9,
+});
+
+/**
+ * Metric labels of XDP_REASON, by code. Every code but 0 is a pass, so the
+ * label drops "pass_" — except for no_xsk, the one PacketFS datagram that is
+ * passed, where it says what happened to it.
+ */
+export const XDP_REASON_NAMES: readonly string[] = Object.freeze([
+  "redirected",
+  "pass_no_xsk",
+  "not_ip",
+  "not_udp",
+  "other_port",
+  "fragment",
+  "truncated",
+  "ipv6_ext",
+  "bad_ip",
+  "vlan_stack",
+]);
+
+/**
+ * Names of enum pfs_eth_verdict (dataplane/ethframe.h), by code, as
+ * pfs_eth_verdict_name() in ethframe.c spells them: why the AF_XDP backend
+ * refused a frame. Indices of a BACKEND event's refused counts.
+ */
+export const ETH_VERDICT_NAMES: readonly string[] = Object.freeze([
+  "ok",
+  "truncated",
+  "not_ip",
+  "bad_ip",
+  "fragment",
+  "not_udp",
+  "bad_udp",
+  "wrong_dest",
+]);
+
+/**
+ * The label of code `i` in one of the name tables above; a code this build
+ * does not know yet (a newer data plane) is still counted, as "code_<i>".
+ */
+export function codeName(names: readonly string[], i: number): string {
+  return names[i] ?? `code_${i}`;
 }
 
 /** "PACKETS_SENT" -> "packetsSent" */

@@ -1,11 +1,12 @@
 /**
  * Runs real build/pfs-dataplane processes for integration tests: each on a
- * fresh control region, a free loopback UDP port and its own receive root,
- * attached with DataPlaneControl. stop() shuts it down (SIGKILL if it does not
- * go within 5 s) and removes what it made.
+ * fresh control region, a free loopback UDP port (or the address given) and
+ * its own receive root, attached with DataPlaneControl; optionally inside a
+ * network namespace (ip netns exec) with extra arguments. stop() shuts it
+ * down (SIGKILL if it does not go within 5 s) and removes what it made.
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,17 +45,43 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startDataPlane(
-  opts: { cores?: string; dir?: string; port?: number } = {},
-): Promise<TestDataPlane> {
+/** Does the built pfs-dataplane take this option (its --help names it)? */
+export function dataPlaneHasOption(option: string): boolean {
+  const r = spawnSync(toolPath("pfs-dataplane"), ["--help"], { encoding: "utf8", timeout: 5000 });
+  return r.error === undefined && `${r.stdout}${r.stderr}`.includes(option);
+}
+
+export interface DataPlaneOptions {
+  cores?: string;
+  dir?: string;
+  /** UDP port on 127.0.0.1 (default: a free one); ignored with listen */
+  port?: number;
+  /** ADDR:PORT for --listen instead of 127.0.0.1:port */
+  listen?: string;
+  /** more arguments (e.g. --backend xdp --iface veth0) */
+  args?: string[];
+  /** run it in this network namespace (ip netns exec: same pid, same /dev/shm) */
+  netns?: string;
+}
+
+export async function startDataPlane(opts: DataPlaneOptions = {}): Promise<TestDataPlane> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "pfs-dp-test-"));
   const root = join(dir, "in");
   mkdirSync(root, { recursive: true });
   const region = regionPath();
-  const port = opts.port ?? (await freePort());
-  const args = ["--region", region, "--receive-root", root, "--listen", `127.0.0.1:${port}`];
+  const port = opts.listen
+    ? Number(opts.listen.slice(opts.listen.lastIndexOf(":") + 1))
+    : (opts.port ?? (await freePort()));
+  const listen = opts.listen ?? `127.0.0.1:${port}`;
+  const args = ["--region", region, "--receive-root", root, "--listen", listen];
   if (opts.cores) args.push("--cores", opts.cores);
-  const proc = spawn(toolPath("pfs-dataplane"), args, { stdio: ["ignore", "ignore", "pipe"] });
+  args.push(...(opts.args ?? []));
+  const bin = toolPath("pfs-dataplane");
+  const proc = opts.netns
+    ? spawn("ip", ["netns", "exec", opts.netns, bin, ...args], {
+        stdio: ["ignore", "ignore", "pipe"],
+      })
+    : spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   proc.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.on("close", (c) => resolve(c)));

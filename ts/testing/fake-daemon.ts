@@ -16,7 +16,9 @@ import type {
   SessionInfo,
   TransferInfo,
 } from "../daemon/types.js";
+import { backendStatus } from "../daemon/backend.js";
 import type { CounterName, CounterSnapshot, Counters } from "../dataplane/counters.js";
+import type { BackendEvent } from "../dataplane/messages.js";
 import { COUNTERS, camel } from "../dataplane/protocol.js";
 import { PfsError } from "../errors.js";
 
@@ -45,6 +47,10 @@ export class FakeDaemon implements Daemon {
   /** paths send() accepts as sources */
   readonly files = new Set<string>(["/data/a.bin", "/data/tree"]);
   snapshot: CounterSnapshot | undefined = undefined;
+  /** the data plane's last BACKEND event (reported while snapshot is set, as by a running one) */
+  backendEvent: BackendEvent | undefined = undefined;
+  /** dataplane.cores as configured */
+  cores = "";
   sessionPeers = new Map<bigint, string>();
   restarts = 0;
   /** peers whose key rotation is under way: rekey() answers PFS_ERR_CONFLICT */
@@ -203,12 +209,23 @@ export class FakeDaemon implements Daemon {
   health(): Health {
     this.check();
     const running = this.snapshot !== undefined;
+    const backend = running ? this.backendEvent : undefined;
     return running
       ? {
           status: "ok",
-          dataplane: { running, pid: 4242, restarts: this.restarts, heartbeatAgeMs: 12 },
+          dataplane: {
+            running,
+            pid: 4242,
+            restarts: this.restarts,
+            heartbeatAgeMs: 12,
+            ...(backend ? { backend: backendStatus(backend, this.cores) } : {}),
+          },
         }
       : { status: "degraded", dataplane: { running, restarts: this.restarts } };
+  }
+
+  backend(): BackendEvent | undefined {
+    return this.snapshot === undefined ? undefined : this.backendEvent;
   }
 
   counters(): CounterSnapshot | undefined {

@@ -26,6 +26,54 @@ describe("GET /v1/health", () => {
     });
   });
 
+  it("shows the packet I/O the data plane reported, with the configured cores", async () => {
+    const t = testApp();
+    t.daemon.snapshot = { workers: [], total: counters(), sessions: [] };
+    t.daemon.cores = "2-3";
+    t.daemon.backendEvent = {
+      type: "BACKEND",
+      kind: "xdp",
+      xdpMode: "native",
+      zeroCopy: false,
+      hugepages: true,
+      queues: 2,
+      ifname: "eth0",
+      wakeups: 7,
+      noNeighbour: 0,
+      handedOff: 0,
+      handoffDropped: 0,
+      reasons: { redirected: 9 },
+      refused: {},
+    };
+    const res = await t.call("GET", "/v1/health", undefined, null);
+    expect(res.json().dataplane.backend).toEqual({
+      kind: "xdp",
+      ifname: "eth0",
+      xdpMode: "native",
+      zeroCopy: false,
+      queues: 2,
+      hugepages: true,
+      cores: "2-3",
+    });
+    t.daemon.backendEvent = {
+      ...t.daemon.backendEvent,
+      kind: "udp",
+      xdpMode: null,
+      hugepages: false,
+      ifname: "",
+    };
+    const udp = await t.call("GET", "/v1/health", undefined, null);
+    expect(udp.json().dataplane.backend).toEqual({
+      kind: "udp",
+      zeroCopy: false,
+      queues: 2,
+      hugepages: false,
+      cores: "2-3",
+    });
+    // the counts are for /metrics, not the health answer
+    expect(JSON.stringify(udp.json())).not.toContain("wakeups");
+  });
+
   it("refuses query parameters", async () => {
     await testApp().refused(usage("query.full is not allowed"), "GET", "/v1/health?full=1");
   });
