@@ -175,11 +175,14 @@ static void *worker_main(void *arg)
 		}
 		now = pfs_region_now_ns();
 		if (wake > now) {
-			/* nothing to do before wake: sleep in the socket (1 ms at most,
-			 * so commands are picked up promptly) */
-			uint64_t ms = (wake - now) / 1000000;
+			/* nothing to do before wake: sleep in the socket until then
+			 * (often microseconds, for the pacer: a nanosecond timeout
+			 * rather than a busy loop), 1 ms at most so commands are
+			 * picked up promptly */
+			uint64_t dt = wake - now < 1000000 ? wake - now : 1000000;
+			struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)dt };
 			struct pollfd p = { .fd = t->fd, .events = POLLIN };
-			poll(&p, 1, ms >= 1 ? 1 : 0);
+			ppoll(&p, 1, &ts, NULL);
 		}
 	}
 	return NULL;

@@ -61,6 +61,8 @@ struct opts {
 	enum pfs_xdp_mode xdp_mode;
 	enum pfs_xdp_copy xdp_copy;
 	uint16_t port;
+	int no_offload; /* udp ends: no GSO/GRO (one system call per datagram batch
+			 * slot, like AF_XDP's one frame per descriptor) */
 };
 
 /* What one side's process reports about its own end. */
@@ -236,10 +238,14 @@ static int step(struct endpoint *e, int fd)
 	}
 	now = now_ns();
 	if (wake > now && fd >= 0) {
-		/* with faults, frames wait inside io_fault: poll in short steps */
-		int ms = (int)((wake - now) / 1000000);
+		/* sleep until the session's next timer (the pacer's included, often
+		 * microseconds away: a nanosecond timeout, not a busy loop) or a
+		 * packet, at most 1 ms; with faults (fd < 0) frames wait inside
+		 * io_fault, so the loop goes round */
+		uint64_t dt = wake - now < 1000000 ? wake - now : 1000000;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)dt };
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		poll(&p, 1, ms > 1 ? 1 : ms);
+		ppoll(&p, 1, &ts, NULL);
 	}
 	return 0;
 }
@@ -336,7 +342,8 @@ static struct pfs_io *open_io(const struct opts *o, int side, struct pfs_addr *l
 		struct pfs_udp_config uc = { .bind = o->addr[side],
 					     .frames = 8192,
 					     .frame_size = o->mtu,
-					     .sockbuf = 8u << 20 };
+					     .sockbuf = 8u << 20,
+					     .no_offload = o->no_offload };
 		if (o->netns[side])
 			uc.bind.port = o->port;
 		if ((rc = pfs_io_udp_open(&io, &uc, err, sizeof(err))))
@@ -437,6 +444,8 @@ static void report(const struct opts *o, const struct pfs_file_entry *target,
 	/* the whole run's frames per side (both files, acknowledgements too) */
 	printf(",\n  \"packets_per_s\": %.0f",
 	       secs > 0 ? (double)(st->packets_sent - before->packets_sent) / secs : 0);
+	if (!o->mem && (!o->xdp[0] || !o->xdp[1])) /* an end on kernel UDP */
+		printf(",\n  \"udp_offload\": %s", o->no_offload ? "false" : "true");
 	report_side("sender", sender);
 	report_side("receiver", receiver);
 	printf("\n}\n");
@@ -579,17 +588,29 @@ static void parse_ip(const char *s, struct pfs_addr *a)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "target", 1, 0, 't' },   { "base", 1, 0, 'b' },
-		{ "loss", 1, 0, 'l' },	   { "reorder", 1, 0, 'r' },
-		{ "rate", 1, 0, 'R' },	   { "cc", 1, 0, 'c' },
-		{ "log-size", 1, 0, 'L' }, { "time-limit", 1, 0, 'T' },
-		{ "json", 0, 0, 'j' },	   { "mtu", 1, 0, 'm' },
-		{ "backend", 1, 0, 'B' },  { "duplicate", 1, 0, 'd' },
-		{ "corrupt", 1, 0, 'C' },  { "receive-root", 1, 0, 'o' },
-		{ "netns", 1, 0, 'N' },	   { "addr", 1, 0, 'A' },
-		{ "iface", 1, 0, 'I' },	   { "port", 1, 0, 'P' },
-		{ "xdp-mode", 1, 0, 'X' }, { "xdp-copy", 1, 0, 'Z' },
-		{ "help", 0, 0, 'h' },	   { 0, 0, 0, 0 },
+		{ "target", 1, 0, 't' },
+		{ "base", 1, 0, 'b' },
+		{ "loss", 1, 0, 'l' },
+		{ "reorder", 1, 0, 'r' },
+		{ "rate", 1, 0, 'R' },
+		{ "cc", 1, 0, 'c' },
+		{ "log-size", 1, 0, 'L' },
+		{ "time-limit", 1, 0, 'T' },
+		{ "json", 0, 0, 'j' },
+		{ "mtu", 1, 0, 'm' },
+		{ "backend", 1, 0, 'B' },
+		{ "duplicate", 1, 0, 'd' },
+		{ "corrupt", 1, 0, 'C' },
+		{ "receive-root", 1, 0, 'o' },
+		{ "netns", 1, 0, 'N' },
+		{ "addr", 1, 0, 'A' },
+		{ "iface", 1, 0, 'I' },
+		{ "port", 1, 0, 'P' },
+		{ "xdp-mode", 1, 0, 'X' },
+		{ "xdp-copy", 1, 0, 'Z' },
+		{ "no-offload", 0, 0, 'G' },
+		{ "help", 0, 0, 'h' },
+		{ 0, 0, 0, 0 },
 	};
 	static char netns[2][64];
 	char two[2][64];
@@ -676,6 +697,9 @@ int main(int argc, char **argv)
 					    two[k]);
 				snprintf(o.iface[k], IF_NAMESIZE, "%s", two[k]);
 			}
+			break;
+		case 'G':
+			o.no_offload = 1;
 			break;
 		case 'P':
 			o.port = (uint16_t)atoi(optarg);
