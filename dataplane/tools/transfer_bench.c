@@ -555,8 +555,10 @@ static void usage(void)
 		"[--backend udp|mem|xdp|xdp,udp|udp,xdp] [--receive-root DIR] [--json]\n"
 		"       [--netns SENDER_NS,RECEIVER_NS --addr SENDER_IP,RECEIVER_IP] "
 		"[--iface SENDER_IF,RECEIVER_IF] [--port PORT]\n"
-		"       [--xdp-mode auto|native|generic] [--xdp-copy auto|zerocopy|copy]\n"
-		"  --netns runs each end in its own network namespace (root); xdp needs it\n");
+		"       [--xdp-mode auto|native|generic] [--xdp-copy auto|zerocopy|copy] "
+		"[--no-offload]\n"
+		"  --netns runs each end in its own network namespace (root); xdp needs it\n"
+		"  --no-offload: udp ends send and receive without UDP GSO/GRO\n");
 }
 
 /* "a,b" into two parts (or "a" into both); returns how many were given. */
