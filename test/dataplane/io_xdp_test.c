@@ -917,4 +917,81 @@ PFS_TEST(a_second_attach_on_the_same_interface_is_refused_while_the_first_holds_
 	topo_down();
 }
 
+/* --- hugepages ------------------------------------------------------------------ */
+
+static long read_long(const char *path, const char *key)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!key || !strncmp(line, key, strlen(key)))
+			v = strtol(key ? line + strlen(key) : line, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static int write_long(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+	int ok = f && fprintf(f, "%ld\n", v) > 0;
+
+	if (f && fclose(f) != 0)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+static long hugepages_before = -1;
+
+static void restore_hugepages(void)
+{
+	if (hugepages_before >= 0)
+		write_long("/proc/sys/vm/nr_hugepages", hugepages_before);
+	hugepages_before = -1;
+}
+
+static void umem_pages(void)
+{
+	const long need = (long)FRAMES * FRAME_SIZE / (2l << 20); /* 2 MiB pages */
+	struct pfs_xdp_config cfg;
+	char err[512];
+	int rc;
+
+	/* reserve the pages A's UMEM needs (restored afterwards) */
+	hugepages_before = read_long("/proc/sys/vm/nr_hugepages", NULL);
+	CHECK(hugepages_before >= 0);
+	CHECK_EQ(write_long("/proc/sys/vm/nr_hugepages", hugepages_before + need), 0);
+	if (read_long("/proc/meminfo", "HugePages_Free:") < need)
+		skip("the kernel could not reserve 2 MiB hugepages for the UMEM");
+	CHECK_EQ(attach(A, 0), 0);
+	CHECK_EQ(attach(B, 0), 0);
+	cfg = sock_config(A, 0);
+	cfg.no_hugepages = 0;
+	CHECK_EQ(enter(A), 0);
+	rc = pfs_io_xdp_open(&topo.s[A].io[0], &cfg, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "%s\n", err);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(open_sock(B, 0, 0), 0); /* no_hugepages: normal pages */
+	printf("  UMEM: A %s, B %s\n", info(topo.s[A].io[0]).umem, info(topo.s[B].io[0]).umem);
+	CHECK(!strcmp(info(topo.s[A].io[0]).umem, "hugetlb"));
+	CHECK(!strcmp(info(topo.s[B].io[0]).umem, "normal"));
+	/* and traffic flows both ways through either */
+	one_way(A, B);
+	if (pfs_test_failed)
+		return;
+	one_way(B, A);
+}
+
+PFS_TEST(umem_is_in_hugepages_when_they_are_reserved_and_in_normal_pages_otherwise)
+{
+	atexit(restore_hugepages);
+	if (topo_up(1) == 0)
+		umem_pages();
+	topo_down(); /* closes the sockets: the pages are free again */
+	restore_hugepages();
+}
+
 PFS_TEST_MAIN()
