@@ -84,6 +84,11 @@ static struct {
 
 /* Attached when --backend xdp; detached on every way out (exit included). */
 static struct pfs_xdp_prog *xdp_prog;
+/* What the sockets got when opened (before the workers started, so the
+ * control thread never reads a socket's live state). */
+static struct {
+	int zero_copy, hugepages;
+} xdp_got;
 
 static void detach_xdp(void)
 {
@@ -285,7 +290,6 @@ static void send_backend(struct pfs_region *r, struct wthread *wt, uint32_t nw)
 {
 	struct pfs_msg m = { .type = PFS_MSG_BACKEND };
 	struct pfs_msg_backend *b = &m.u.backend;
-	struct pfs_xdp_info xi;
 	uint64_t reasons[PFS_XDP_REASON_MAX];
 
 	_Static_assert(PFS_XDP_REASON_MAX <= PFS_MSG_COUNTS_MAX &&
@@ -300,11 +304,8 @@ static void send_backend(struct pfs_region *r, struct wthread *wt, uint32_t nw)
 	b->kind = PFS_BACKEND_XDP;
 	b->xdp_mode = pfs_xdp_prog_mode(xdp_prog) == PFS_XDP_MODE_NATIVE ? PFS_MSG_XDP_NATIVE :
 									   PFS_MSG_XDP_GENERIC;
-	/* set when the sockets were opened; constant since */
-	if (pfs_io_xdp_info(wt[0].io, &xi) == 0) {
-		b->zero_copy = (uint8_t)xi.zero_copy;
-		b->hugepages = !strcmp(xi.umem, "hugetlb");
-	}
+	b->zero_copy = (uint8_t)xdp_got.zero_copy;
+	b->hugepages = (uint8_t)xdp_got.hugepages;
 	b->ifname = (struct pfs_msg_str){ .p = (const uint8_t *)opt.iface,
 					  .len = (uint16_t)strlen(opt.iface) };
 	for (uint32_t k = 0; k < nw; k++) {
@@ -590,6 +591,8 @@ static uint32_t open_xdp(struct wthread **out, struct pfs_addr *bind_addr, int *
 	{
 		struct pfs_xdp_info xi;
 		pfs_io_xdp_info(wt[0].io, &xi);
+		xdp_got.zero_copy = xi.zero_copy;
+		xdp_got.hugepages = !strcmp(xi.umem, "hugetlb");
 		fprintf(stderr,
 			"pfs-dataplane: AF_XDP on %s: %s mode, %s, %u queue%s, UMEM %s pages "
 			"(%llu MiB per queue), program attached %s\n",
