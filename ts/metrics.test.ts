@@ -7,6 +7,7 @@ import { type BackendEvent, decodeEvent } from "./dataplane/messages.js";
 import { createMetrics } from "./metrics.js";
 import { TOKEN, testApp } from "./testing/api-app.js";
 import { FakeDaemon, counters } from "./testing/fake-daemon.js";
+import { backendEvent } from "./testing/backend.js";
 
 interface Family {
   help: string;
@@ -246,21 +247,7 @@ function cBackend(): BackendEvent {
   return e;
 }
 
-const udp: BackendEvent = {
-  type: "BACKEND",
-  kind: "udp",
-  xdpMode: null,
-  zeroCopy: false,
-  hugepages: false,
-  queues: 4,
-  ifname: "",
-  wakeups: 0,
-  noNeighbour: 0,
-  handedOff: 0,
-  handoffDropped: 0,
-  reasons: {},
-  refused: {},
-};
+const udp: BackendEvent = backendEvent();
 
 const XDP_BY_REASON = ["packetfs_xdp_packets_total", "packetfs_xdp_refused_frames_total"];
 const XDP_TOTALS = [

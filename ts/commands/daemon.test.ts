@@ -19,6 +19,7 @@ import { FakeDaemon, counters } from "../testing/fake-daemon.js";
 import { memoryIo } from "../util/io.js";
 import { setOverrides } from "./daemon.js";
 import { parseTarget } from "./send.js";
+import { backendEvent } from "../testing/backend.js";
 
 // This test runs as any user, root included: it must never start an xdp data
 // plane, so the privilege check sees a user with neither root nor capabilities.
@@ -83,21 +84,12 @@ describe("status of a running daemon", () => {
     const daemon = new FakeDaemon({ peers: [] });
     daemon.snapshot = { workers: [], total: counters(), sessions: [] };
     daemon.cores = "2-3";
-    daemon.backendEvent = {
-      type: "BACKEND",
+    daemon.backendEvent = backendEvent({
       kind: "xdp",
       xdpMode: "native",
-      zeroCopy: false,
-      hugepages: false,
       queues: 2,
       ifname: "eth0",
-      wakeups: 0,
-      noNeighbour: 0,
-      handedOff: 0,
-      handoffDropped: 0,
-      reasons: {},
-      refused: {},
-    };
+    });
     const close = await startServer(
       buildApp({ daemon, token: loadToken(paths) }),
       `unix:${join(tmp, "api.sock")}`,
