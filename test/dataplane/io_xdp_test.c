@@ -48,9 +48,9 @@
 
 #include "error.h"
 #include "harness.h"
+#include "netns_util.h"
 #include "io_xdp.h"
 
-#define PFS_TEST_SKIP 77 /* SKIP_RETURN_CODE of the io_xdp.* tests (CMakeLists.txt) */
 #define PORT_A 40444
 #define PORT_B 40555
 #define FRAMES 1024	  /* UMEM chunks per socket: 512 to receive, 512 to send */
@@ -79,31 +79,6 @@ static struct topo {
 } topo = { .s = { { .fd = -1 }, { .fd = -1 } }, .orig_ns = -1 };
 
 static int topo_seq;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Runs a shell command built like printf; 0 when it exited 0. */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc != 0)
-		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-	return rc == 0 ? 0 : -1;
-}
 
 static int enter(int side)
 {
@@ -165,13 +140,6 @@ static void topo_down(void)
 		close(topo.orig_ns);
 		topo.orig_ns = -1;
 	}
-}
-
-static void skip(const char *why)
-{
-	printf("skip: %s\n", why);
-	fflush(stdout);
-	exit(PFS_TEST_SKIP); /* atexit: topo_down */
 }
 
 /* Waits (at most 2 s) until ifname in the current namespace is running: a

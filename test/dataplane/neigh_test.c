@@ -27,9 +27,9 @@
 
 #include "error.h"
 #include "harness.h"
+#include "netns_util.h"
 #include "neigh.h"
 
-#define PFS_TEST_SKIP 77   /* SKIP_RETURN_CODE of the neigh.* tests (CMakeLists.txt) */
 #define POLL_STEP_US 10000 /* between two resolve calls */
 #define WAIT_MS 3000	   /* the most a resolution may take here */
 
@@ -43,30 +43,6 @@ static struct topo {
 } topo = { .orig_ns = -1 };
 
 static int topo_seq;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Runs a shell command built like printf; 0 when it exited 0. */
-static int run(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc != 0)
-		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-	return rc == 0 ? 0 : -1;
-}
 
 static void topo_down(void)
 {
@@ -84,13 +60,6 @@ static void topo_down(void)
 	if (topo.b[0])
 		run("ip netns del %s", topo.b);
 	topo.a[0] = topo.b[0] = '\0';
-}
-
-static void skip(const char *why)
-{
-	printf("skip: %s\n", why);
-	fflush(stdout);
-	exit(PFS_TEST_SKIP); /* atexit: topo_down */
 }
 
 static int read_mac(const char *ns, const char *ifname, uint8_t mac[6])
