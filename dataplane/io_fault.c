@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "io.h"
+#include "rand.h"
 
 #define HOLD_MAX 256
 
@@ -47,16 +48,12 @@ static struct fault *fault_of(struct pfs_io *io)
 
 static uint64_t next(struct fault *ft)
 {
-	/* xorshift64*: cheap, seeded, the same on every machine */
-	ft->rng ^= ft->rng >> 12;
-	ft->rng ^= ft->rng << 25;
-	ft->rng ^= ft->rng >> 27;
-	return ft->rng * 0x2545f4914f6cdd1dull;
+	return pfs_rand_next(&ft->rng);
 }
 
 static int chance(struct fault *ft, uint32_t ppm)
 {
-	return ppm && next(ft) % 1000000 < ppm;
+	return pfs_rand_chance(&ft->rng, ppm);
 }
 
 static int before(const struct pending *a, const struct pending *b)
@@ -121,9 +118,7 @@ static void admit(struct fault *ft, struct pfs_iobuf *f, uint64_t now)
 		ft->st.blackout_lost++;
 		goto drop;
 	}
-	if (!ft->bad ? chance(ft, c->burst_enter_ppm) : chance(ft, c->burst_exit_ppm))
-		ft->bad = !ft->bad;
-	if (ft->bad) {
+	if (pfs_rand_burst_step(&ft->rng, &ft->bad, c->burst_enter_ppm, c->burst_exit_ppm)) {
 		ft->st.burst_lost++;
 		goto drop;
 	}

@@ -16,6 +16,7 @@ PACKAGES=(
 	bpftool                               # BPF skeletons (bpftool gen skeleton)
 	zstd rsync                            # reference points in the codec benchmark
 	socat iproute2                        # network-namespace integration tests
+	ethtool                               # offloads off on the link emulator's veth
 )
 
 say() { printf 'install-deps: %s\n' "$*" >&2; }
