@@ -11,6 +11,7 @@ import { Command, CommanderError } from "commander";
 
 import { addBenchCommands } from "./bench/command.js";
 import { addDaemonCommands } from "./commands/daemon.js";
+import { addDemoCommand } from "./commands/demo.js";
 import { addInitCommand } from "./commands/init.js";
 import { addPeersCommands } from "./commands/peers.js";
 import { addSendCommands } from "./commands/send.js";
@@ -51,6 +52,7 @@ export function buildProgram(io: Io = processIo): BuiltProgram {
       "after",
       `
 Examples:
+  $ pfs-dp demo
   $ pfs-dp init --name alpha
   $ pfs-dp peers add beta 198.18.0.2 --key sha256:…
   $ pfs-dp bench codec --base old.tar --target new.tar
@@ -67,6 +69,9 @@ Examples:
     code = c;
   });
   addBenchCommands(program, io, (c) => {
+    code = c;
+  });
+  addDemoCommand(program, io, (c) => {
     code = c;
   });
   return { program, exitCode: () => code };

@@ -28,8 +28,8 @@ linkem_require() {
 
 # linkem_offloads_off NS IF: what pfs-linkem asks of every interface on the path.
 linkem_offloads_off() {
-	ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 ||
-		{ echo "linkem_topology: ethtool -K $2 tso off gso off gro off failed in $1" >&2; return 1; }
+	ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx-udp-segmentation off >/dev/null 2>&1 ||
+		{ echo "linkem_topology: ethtool -K $2 tso off gso off gro off tx-udp-segmentation off failed in $1" >&2; return 1; }
 }
 
 linkem_topology() {
