@@ -674,24 +674,12 @@ int main(int argc, char **argv)
 			opt.iface = optarg;
 			break;
 		case 'X':
-			if (!strcmp(optarg, "auto"))
-				opt.xdp_mode = PFS_XDP_MODE_AUTO;
-			else if (!strcmp(optarg, "native"))
-				opt.xdp_mode = PFS_XDP_MODE_NATIVE;
-			else if (!strcmp(optarg, "generic"))
-				opt.xdp_mode = PFS_XDP_MODE_GENERIC;
-			else
+			if (pfs_xdp_mode_parse(optarg, &opt.xdp_mode))
 				fatal(PFS_ERR_INVALID_ARG, "--xdp-mode %s: auto, native or generic",
 				      optarg);
 			break;
 		case 'Z':
-			if (!strcmp(optarg, "auto"))
-				opt.xdp_copy = PFS_XDP_COPY_AUTO;
-			else if (!strcmp(optarg, "zerocopy"))
-				opt.xdp_copy = PFS_XDP_COPY_ZEROCOPY;
-			else if (!strcmp(optarg, "copy"))
-				opt.xdp_copy = PFS_XDP_COPY_COPY;
-			else
+			if (pfs_xdp_copy_parse(optarg, &opt.xdp_copy))
 				fatal(PFS_ERR_INVALID_ARG, "--xdp-copy %s: auto, zerocopy or copy",
 				      optarg);
 			break;

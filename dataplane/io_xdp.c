@@ -39,6 +39,32 @@ const char *pfs_xdp_mode_name(enum pfs_xdp_mode m)
 	return m == PFS_XDP_MODE_NATIVE ? "native" : m == PFS_XDP_MODE_GENERIC ? "generic" : "auto";
 }
 
+int pfs_xdp_mode_parse(const char *s, enum pfs_xdp_mode *m)
+{
+	if (!strcmp(s, "auto"))
+		*m = PFS_XDP_MODE_AUTO;
+	else if (!strcmp(s, "native"))
+		*m = PFS_XDP_MODE_NATIVE;
+	else if (!strcmp(s, "generic"))
+		*m = PFS_XDP_MODE_GENERIC;
+	else
+		return PFS_ERR_INVALID_ARG;
+	return 0;
+}
+
+int pfs_xdp_copy_parse(const char *s, enum pfs_xdp_copy *c)
+{
+	if (!strcmp(s, "auto"))
+		*c = PFS_XDP_COPY_AUTO;
+	else if (!strcmp(s, "zerocopy"))
+		*c = PFS_XDP_COPY_ZEROCOPY;
+	else if (!strcmp(s, "copy"))
+		*c = PFS_XDP_COPY_COPY;
+	else
+		return PFS_ERR_INVALID_ARG;
+	return 0;
+}
+
 #ifndef PFS_HAVE_XDP
 
 #define NOT_BUILT                                                                               \

@@ -84,6 +84,10 @@ int pfs_xdp_prog_remove_stale(const char *ifname, char *err, size_t errlen);
 int pfs_xdp_prog_attached(int ifindex);
 
 const char *pfs_xdp_mode_name(enum pfs_xdp_mode m);
+/* The flag values "auto", "native", "generic" / "auto", "zerocopy", "copy"
+ * (--xdp-mode, --xdp-copy): 0, or PFS_ERR_INVALID_ARG leaving *out as it was. */
+int pfs_xdp_mode_parse(const char *s, enum pfs_xdp_mode *out);
+int pfs_xdp_copy_parse(const char *s, enum pfs_xdp_copy *out);
 
 struct pfs_xdp_config {
 	struct pfs_xdp_prog *prog; /* attached to the interface to use */

@@ -709,26 +709,12 @@ int main(int argc, char **argv)
 				die(PFS_ERR_INVALID_ARG, "--port: 1..65535");
 			break;
 		case 'X':
-			o.xdp_mode = !strcmp(optarg, "native") ?
-					     PFS_XDP_MODE_NATIVE :
-				     !strcmp(optarg, "generic") ?
-					     PFS_XDP_MODE_GENERIC :
-				     !strcmp(optarg, "auto") ?
-					     PFS_XDP_MODE_AUTO :
-					     (die(PFS_ERR_INVALID_ARG,
-						  "--xdp-mode: auto, native or generic"),
-					      PFS_XDP_MODE_AUTO);
+			if (pfs_xdp_mode_parse(optarg, &o.xdp_mode))
+				die(PFS_ERR_INVALID_ARG, "--xdp-mode: auto, native or generic");
 			break;
 		case 'Z':
-			o.xdp_copy = !strcmp(optarg, "zerocopy") ?
-					     PFS_XDP_COPY_ZEROCOPY :
-				     !strcmp(optarg, "copy") ?
-					     PFS_XDP_COPY_COPY :
-				     !strcmp(optarg, "auto") ?
-					     PFS_XDP_COPY_AUTO :
-					     (die(PFS_ERR_INVALID_ARG,
-						  "--xdp-copy: auto, zerocopy or copy"),
-					      PFS_XDP_COPY_AUTO);
+			if (pfs_xdp_copy_parse(optarg, &o.xdp_copy))
+				die(PFS_ERR_INVALID_ARG, "--xdp-copy: auto, zerocopy or copy");
 			break;
 		case 'j':
 			break;
