@@ -17,6 +17,11 @@ test:
 bench:
     npm run bench
 
+# the benchmark matrix (root): PacketFS against TCP, rsync and zstd on emulated links;
+# e.g. `just bench-matrix --quick`
+bench-matrix *ARGS:
+    npm run bench:matrix -- {{ARGS}}
+
 # format C (clang-format) and TypeScript (prettier)
 fmt:
     npm run fmt

@@ -14,7 +14,8 @@ PACKAGES=(
 	clang llvm libclang-rt-14-dev         # BPF programs, libFuzzer, sanitizers
 	libbpf-dev libxdp-dev xdp-tools       # AF_XDP backend
 	bpftool                               # BPF skeletons (bpftool gen skeleton)
-	zstd rsync                            # reference points in the codec benchmark
+	zstd rsync                            # reference points in the benchmarks
+	debootstrap                           # the benchmark matrix's Debian image dataset
 	socat iproute2                        # network-namespace integration tests
 	ethtool                               # offloads off on the link emulator's veth
 )

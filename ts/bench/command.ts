@@ -8,6 +8,9 @@ import { Command, InvalidArgumentError } from "commander";
 import type { Io } from "../util/io.js";
 import { SizeError, parseSize } from "../util/size.js";
 import { runCodecBench } from "./codec.js";
+import { runMatrixBench } from "./matrix.js";
+import { LINKS } from "./matrix-plan.js";
+import { TOOLS } from "./matrix-types.js";
 import { TRANSFER_EXAMPLE, runTransferBench } from "./transfer.js";
 
 function fractionOption(text: string): number {
@@ -185,5 +188,36 @@ Examples:
     )
     .action(async (flags: Record<string, unknown>) => {
       setExit(await runTransferBench(flags, io));
+    });
+
+  bench
+    .command("matrix")
+    .description(
+      "PacketFS against a TCP copy, rsync and zstd on emulated links between two test hosts (root)",
+    )
+    .option("--quick", "a subset: small datasets, two links, one run each (about 10 minutes)")
+    .option("--out <DIR>", "where matrix.json, matrix.md and the charts go (default bench/results)")
+    .option("--reps <N>", "timed runs per cell (default 3, --quick 1)")
+    .option("--links <IDS>", `comma-separated, from ${LINKS.map((l) => l.id).join(", ")}`)
+    .option("--datasets <IDS>", "comma-separated dataset ids of the manifest (default all)")
+    .option("--tools <IDS>", `comma-separated, from ${TOOLS.join(", ")}`)
+    .option("--loss <PCTS>", "loss percentages swept on 1g-20ms (default 0.1,1,5; --quick 1)")
+    .option("--manifest <FILE>", "a dataset MANIFEST.json instead of bench/matrix-datasets.sh's")
+    .addHelpText(
+      "after",
+      `
+Run as root: it makes three network namespaces (test hosts A and B, the
+emulator between them), veth pairs and cgroups, and removes them at the end,
+also on Ctrl-C. Datasets are assembled and cached by bench/matrix-datasets.sh
+in bench/data/matrix (the first run downloads npm packages and builds a
+Debian image with debootstrap). docs/benchmarks.md explains the method.
+
+Examples:
+  $ pfs-dp bench matrix --quick
+  $ pfs-dp bench matrix --links 1g-20ms --datasets typescript,image --reps 5
+  $ pfs-dp bench matrix --out /tmp/matrix`,
+    )
+    .action(async (flags: Record<string, string | boolean | undefined>) => {
+      setExit(await runMatrixBench(flags, io));
     });
 }

@@ -149,8 +149,14 @@ export function startLinkem(
   delayUs: number,
   stats: string,
 ): ChildProcess {
-  const args = ["--if-a", t.ifM0, "--if-b", t.ifM1, "--delay", `${delayUs}us`, "--stats", stats];
-  if (rate !== "0") args.push("--rate", rate);
+  const settings = ["--delay", `${delayUs}us`];
+  if (rate !== "0") settings.push("--rate", rate);
+  return spawnLinkem(t, settings, stats);
+}
+
+/** Starts pfs-linkem in M with link settings as its command line takes them (pfs-linkem --help). */
+export function spawnLinkem(t: Topology, settings: string[], stats: string): ChildProcess {
+  const args = ["--if-a", t.ifM0, "--if-b", t.ifM1, ...settings, "--stats", stats];
   // ip netns exec execs the tool: the child's pid is pfs-linkem's
   return spawn("ip", ["netns", "exec", t.nsM, toolPath("pfs-linkem"), ...args], {
     stdio: ["ignore", "ignore", "pipe"],

@@ -9,10 +9,8 @@
  * on every way out, Ctrl-C included.
  */
 
-import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -20,36 +18,28 @@ import { promisify } from "node:util";
 
 import type { Command } from "commander";
 
-import type { TransferInfo } from "../daemon/types.js";
 import { PfsError } from "../errors.js";
-import { repoRoot, toolPath } from "../native.js";
+import { toolPath } from "../native.js";
 import type { Io } from "../util/io.js";
 import { parseSize } from "../util/size.js";
 import { type Dataset, makeDataset } from "./demo-dataset.js";
 import { type Row, formatTable, mb, verdict } from "./demo-report.js";
+import { buildTopology, hasCommand, startLinkem, topologyNames } from "./demo-link.js";
 import {
-  type Topology,
-  buildTopology,
-  hasCommand,
-  pidsUnder,
-  startLinkem,
-  teardownTopology,
-  topologyNames,
-} from "./demo-link.js";
+  type Made,
+  type TestNode,
+  cleanup,
+  freeTcpPort,
+  inNs,
+  pfsSend,
+  setUpNodes,
+  sha256,
+  until,
+  waitExit,
+} from "./testbed.js";
 
 const run = promisify(execFile);
-
-interface DemoNode {
-  name: string;
-  dir: string;
-  ns?: string;
-  iface?: string;
-  addr: string;
-  control: number;
-  rest: number;
-  data: number;
-  fingerprint: string;
-}
+const removeDir = (dir: string): void => rmSync(dir, { recursive: true, force: true });
 
 interface DemoFlags {
   rate: string;
@@ -57,16 +47,6 @@ interface DemoFlags {
   size: string;
   backend: string;
   local?: boolean;
-}
-
-/** Everything a run made, so that one synchronous function can undo it from anywhere. */
-interface Made {
-  base?: string;
-  nodes: DemoNode[];
-  started: DemoNode[];
-  children: ChildProcess[];
-  topo?: Topology;
-  linkem?: ChildProcess;
 }
 
 interface DirStats {
@@ -89,97 +69,6 @@ function linkemStats(path: string): string {
   }
 }
 
-const cli = (): string => join(repoRoot(), "dist/ts/cli.js");
-
-function inNs(ns: string | undefined, cmd: string, args: string[]): [string, string[]] {
-  return ns ? ["ip", ["netns", "exec", ns, cmd, ...args]] : [cmd, args];
-}
-
-async function pfs(n: DemoNode, ...args: string[]): Promise<string> {
-  const [cmd, argv] = inNs(n.ns, process.execPath, [cli(), ...args, "--config-dir", n.dir]);
-  try {
-    const { stdout } = await run(cmd, argv, { timeout: 120000, maxBuffer: 16 << 20 });
-    return stdout;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string };
-    const said = `${e.stderr ?? ""}${e.stdout ?? ""}`.trim().slice(0, 2000);
-    throw new Error(`pfs-dp ${args.join(" ")} on ${n.name} failed${said ? `: ${said}` : ""}`);
-  }
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function freeTcpPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function sha256(path: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest("hex");
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/** Undoes whatever `made` lists; synchronous (it runs from signal handlers too), never throws. */
-function cleanup(made: Made): void {
-  for (const c of made.children) if (c.exitCode === null && c.pid) safeKill(c.pid, "SIGKILL");
-  for (const n of made.started) {
-    const [cmd, argv] = inNs(n.ns, process.execPath, [cli(), "stop", "--config-dir", n.dir]);
-    spawnSync(cmd, argv, { stdio: "ignore", timeout: 15000 });
-  }
-  if (made.base !== undefined) {
-    // a daemon that `pfs-dp stop` could not end, and a data plane it left behind
-    for (let i = 0; i < 5; i++) {
-      const pids = pidsUnder(made.base);
-      if (pids.length === 0) break;
-      for (const pid of pids) safeKill(pid, "SIGKILL");
-      sleepSync(200);
-    }
-  }
-  if (made.topo) teardownTopology(made.topo);
-  if (made.base !== undefined) rmSync(made.base, { recursive: true, force: true });
-  made.started.length = 0;
-  made.children.length = 0;
-  delete made.base;
-}
-
-function safeKill(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    /* gone meanwhile */
-  }
-}
-
-function waitExit(c: ChildProcess, ms: number): Promise<number | null> {
-  if (c.exitCode !== null) return Promise.resolve(c.exitCode);
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(
-      () => reject(new Error(`${c.spawnfile} did not exit in ${ms / 1000} s`)),
-      ms,
-    );
-    c.once("exit", (code) => {
-      clearTimeout(t);
-      resolve(code);
-    });
-  });
-}
-
 /** Parses "20ms", "0.02s", "500us" or a bare number of milliseconds into microseconds. */
 export function parseRtt(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(us|ms|s)?$/.exec(text.trim());
@@ -188,81 +77,8 @@ export function parseRtt(text: string): number {
   return Math.round(Number(m[1]) * mult);
 }
 
-async function setUpNodes(made: Made, flags: DemoFlags, root: boolean, blob: string, io: Io) {
-  const base = made.base as string;
-  const t = made.topo;
-  const nodes: DemoNode[] = [];
-  for (const [name, side] of [
-    ["alpha", "a"],
-    ["beta", "b"],
-  ] as const) {
-    const n: DemoNode = t
-      ? {
-          name,
-          dir: join(base, name),
-          ns: side === "a" ? t.nsA : t.nsB,
-          iface: side === "a" ? t.ifA : t.ifB,
-          addr: side === "a" ? t.ipA : t.ipB,
-          control: 7443,
-          rest: 7445,
-          data: 4433,
-          fingerprint: "",
-        }
-      : {
-          name,
-          dir: join(base, name),
-          addr: "127.0.0.1",
-          control: await freeTcpPort(),
-          rest: await freeTcpPort(),
-          data: await freeTcpPort(),
-          fingerprint: "",
-        };
-    n.fingerprint = (
-      JSON.parse(await pfs(n, "init", "--name", name, "--json")) as {
-        fingerprint: string;
-      }
-    ).fingerprint;
-    nodes.push(n);
-    made.nodes.push(n);
-  }
-  const [a, b] = nodes as [DemoNode, DemoNode];
-  await pfs(a, "peers", "add", b.name, `${b.addr}:${b.control}`, "--key", b.fingerprint);
-  await pfs(b, "peers", "add", a.name, `${a.addr}:${a.control}`, "--key", a.fingerprint);
-  io.out(
-    `keys pinned: alpha ${a.fingerprint.slice(0, 19)}…, beta ${b.fingerprint.slice(0, 19)}…\n`,
-  );
-  for (const n of nodes) {
-    const args = [
-      "start",
-      "--listen",
-      `${n.addr}:${n.data}`,
-      "--control",
-      `${n.addr}:${n.control}`,
-    ];
-    args.push("--rest", `127.0.0.1:${n.rest}`, "--blob-size", blob);
-    if (root && flags.backend === "xdp")
-      args.push("--backend", "xdp", "--iface", n.iface as string);
-    made.started.push(n);
-    await pfs(n, ...args);
-  }
-  await until(
-    "the session between alpha and beta",
-    async () => {
-      const s = JSON.parse(await pfs(a, "status", "--json")) as {
-        sessions: { peer: string; state: string }[];
-      };
-      return s.sessions.find((x) => x.peer === "beta" && x.state === "up");
-    },
-    60000,
-  );
-  io.out(
-    `daemons up (${root && flags.backend === "xdp" ? "xdp" : "udp"} backend), session alpha ↔ beta established\n`,
-  );
-  return { a, b };
-}
-
 /** A plain TCP copy of `file` from a to b (socat at both ends); returns seconds. */
-async function tcpCopy(made: Made, a: DemoNode, b: DemoNode, file: string, out: string) {
+async function tcpCopy(made: Made, a: TestNode, b: TestNode, file: string, out: string) {
   const port = b.ns ? 5001 : await freeTcpPort();
   const [lc, la] = inNs(b.ns, "socat", [
     "-u",
@@ -288,16 +104,6 @@ async function tcpCopy(made: Made, a: DemoNode, b: DemoNode, file: string, out: 
   if (sent !== 0 || got !== 0)
     throw new Error(`the TCP copy failed (socat exited ${sent}, ${got})`);
   return secs;
-}
-
-async function pfsSend(a: DemoNode, b: DemoNode, file: string, dest: string) {
-  const t0 = performance.now();
-  const t = JSON.parse(await pfs(a, "send", file, `beta:${dest}`, "--json")) as TransferInfo;
-  const wall = (performance.now() - t0) / 1000;
-  if (t.state !== "done") throw new Error(`send ${file}: ${t.state}: ${t.error?.message ?? ""}`);
-  const secs = t.finishedAt ? (Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000 : wall;
-  const received = join(b.dir, "received", dest, file.split("/").pop() as string);
-  return { t, secs: secs > 0 ? secs : wall, received };
 }
 
 async function runDemo(flags: DemoFlags, io: Io, made: Made): Promise<Row[]> {
@@ -370,7 +176,10 @@ async function runDemo(flags: DemoFlags, io: Io, made: Made): Promise<Row[]> {
   let blobMiB = 256;
   while (blobMiB * 2 ** 20 < 3 * size) blobMiB *= 2;
   const blob = `${blobMiB}MiB`;
-  const { a, b } = await setUpNodes(made, flags, root, blob, io);
+  const backend = root && flags.backend === "xdp" ? "xdp" : "udp";
+  const say = (line: string): void => io.out(line + "\n");
+  const { a, b } = await setUpNodes(made, { dir: made.base, topo: made.topo, backend, blob, say });
+  io.out(`daemons up (${backend} backend), session alpha ↔ beta established\n`);
 
   const rows: Row[] = [];
   for (const [label, file, dest] of [
@@ -440,7 +249,7 @@ Examples:
       const made: Made = { nodes: [], started: [], children: [] };
       const onSignal = (sig: NodeJS.Signals): void => {
         io.err(`\n${sig}: cleaning up…\n`);
-        cleanup(made);
+        cleanup(made, removeDir);
         process.exit(sig === "SIGINT" ? 130 : 143);
       };
       process.once("SIGINT", onSignal);
@@ -467,7 +276,7 @@ Examples:
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
-        cleanup(made);
+        cleanup(made, removeDir);
       }
     });
 }
