@@ -35,7 +35,6 @@ import {
 } from "../commands/testbed.js";
 import { PeakMemory, SideCgroups, type SideName, digestOf, rxBytes } from "./matrix-measure.js";
 import {
-  LINKS,
   type ManifestEntry,
   type MatrixFlags,
   type MatrixOptions,
@@ -59,7 +58,6 @@ import {
 
 /** Longest a single timed run may take before it is stopped and recorded as failed. */
 const RUN_LIMIT_MS = 300_000;
-const UNSHAPED = LINKS.find((l) => l.id === "unshaped") as LinkInfo;
 
 interface Ctx {
   o: MatrixOptions;
@@ -250,20 +248,18 @@ function blobSize(d: ManifestEntry): string {
   return `${mib}MiB`;
 }
 
-async function runPacketFS(c: Ctx, tool: ToolId, d: ManifestEntry, p: Pass): Promise<RunResult> {
+async function runPacketFS(c: Ctx, tool: ToolId, d: ManifestEntry): Promise<RunResult> {
   const dir = join(c.work, `pfs-${c.runNo}`);
   mkdirSync(dir);
   try {
-    // the previous version goes first, as earlier traffic, over an unshaped link to save time
-    if (d.base) await setLink(c, UNSHAPED, 0);
+    // the previous version goes first, as earlier traffic, over the same link: a session's
+    // congestion control keeps what it learned of the path (BBR its minimum RTT for 10 s),
+    // so a base sent over another link would slow the timed send down
     const backend = tool === "pfs-xdp" ? "xdp" : "udp";
     const blob = blobSize(d);
     const startPrefix = (side: SideName): string[] => c.cg.prefix(side);
     const { a, b } = await setUpNodes(c.made, { dir, topo: c.topo, backend, blob, startPrefix });
-    if (d.base) {
-      await pfsSend(a, b, d.base, "base");
-      await setLink(c, p.link, p.lossPct);
-    }
+    if (d.base) await pfsSend(a, b, d.base, "base");
     return await measure(
       c,
       async () => {
@@ -309,7 +305,7 @@ async function runCell(c: Ctx, p: Pass, d: ManifestEntry, tool: ToolId, total: n
     c.runNo++;
     await setLink(c, p.link, p.lossPct);
     const r = await (
-      tool.startsWith("pfs-") ? runPacketFS(c, tool, d, p) : runReference(c, tool, d)
+      tool.startsWith("pfs-") ? runPacketFS(c, tool, d) : runReference(c, tool, d)
     ).catch(failed);
     cell.runs.push(r);
     const where = `${p.link.id}${p.lossPct ? ` loss ${p.lossPct}%` : ""}`;
@@ -349,7 +345,7 @@ const METHOD = [
   "Wire bytes: Ethernet frames both hosts put on the link, both directions, headers, acknowledgements and control traffic included.",
   "CPU: user + system seconds of every process of each side (daemons and data planes included), from a cgroup per side; per GB of dataset.",
   "Peak memory: the largest sum of the peak resident memory (VmHWM, plus hugepages) of each side's processes alive at once, sampled every 10 ms (0 when every process of a side lived less than that); PacketFS's includes its daemon (Node.js), data plane and blob.",
-  "Updates: rsync finds the previous version under the destination name, zstd --patch-from is given it at both ends, PacketFS sent it earlier (over the unshaped link, untimed) on fresh daemons; the others send the new version whole.",
+  "Updates: rsync finds the previous version under the destination name, zstd --patch-from is given it at both ends, PacketFS sent it earlier over the same link (untimed), on fresh daemons; the others send the new version whole.",
   "Every received file or tree is checked by sha256 against the dataset. Received data goes to /dev/shm, so disk speed is not measured.",
 ];
 
