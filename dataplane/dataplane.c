@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -38,6 +39,7 @@
 #include "pfs_xdp.h" /* bpf/: the XDP program's reason codes */
 #include "region.h"
 #include "ring.h"
+#include "session.h" /* PFS_SESSION_STREAMS */
 #include "ring_msg.h"
 #include "worker.h"
 
@@ -632,6 +634,31 @@ static void usage(FILE *f)
 		"Stops on SIGTERM/SIGINT or a SHUTDOWN command; logs are persisted.\n");
 }
 
+/*
+ * Every file being received holds two descriptors (the file and its
+ * directory) until it commits, and a session may receive PFS_SESSION_STREAMS
+ * at once: raise the soft limit to the hard one (often 1024 → far more), and
+ * say so when even that is short of one session's worth.
+ */
+static void raise_file_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 2u * PFS_SESSION_STREAMS + 64)
+		fprintf(stderr,
+			"pfs-dataplane: warning: at most %lu open files (ulimit -n): a session "
+			"receiving %u files at once needs about %u; files beyond that fail with "
+			"EMFILE — raise LimitNOFILE in the unit or ulimit -Hn\n",
+			(unsigned long)rl.rlim_cur, PFS_SESSION_STREAMS,
+			2u * PFS_SESSION_STREAMS + 64);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -699,6 +726,7 @@ int main(int argc, char **argv)
 		fatal(PFS_ERR_INVALID_ARG, "--mtu %u: must be 576..65507 bytes", opt.mtu);
 	parse_listen(opt.listen ? opt.listen : "0.0.0.0:4433", &bind_addr);
 	parse_cores(opt.cores, cpus, &nw);
+	raise_file_limit();
 	if (opt.xdp)
 		nw = open_xdp(&wt, &bind_addr, cpus, nw);
 	else

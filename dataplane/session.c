@@ -96,7 +96,8 @@ struct repair_job {
 };
 
 struct sblock {
-	uint64_t id; /* UINT64_MAX: slot free */
+	uint64_t id;	 /* UINT64_MAX: slot free */
+	uint64_t logged; /* bytes the block appended to the tx log (and will to the peer's rx log) */
 	uint8_t *wire, *state;
 	uint32_t len, npieces, acked;
 	uint32_t first_unsent; /* pieces below were all sent at least once */
@@ -151,6 +152,9 @@ struct pfs_session {
 						       * done, being encoded */
 	struct sblock *sb;
 	uint32_t sb_slots, window, blocks_in_flight; /* slots: the window at creation */
+	/* tx-log bytes appended by blocks not yet fully acknowledged; kept at or
+	 * below margin - block_max before a block is encoded (see encode_next) */
+	uint64_t logged_in_flight, margin;
 	uint64_t next_block_id, tx_pn, peer_max_block;
 	uint32_t probes;	     /* ack-eliciting packets owed to a probe timeout */
 	uint64_t resend[RESEND_MAX]; /* cookies of lost pieces, oldest first */
@@ -300,6 +304,7 @@ static void piece_acked(struct pfs_session *s, uint64_t cookie)
 		return;
 	b->state[piece] = PIECE_ACKED;
 	if (++b->acked == b->npieces) {
+		s->logged_in_flight -= b->logged;
 		free(b->wire);
 		free(b->state);
 		*b = (struct sblock){ .id = UINT64_MAX };
@@ -489,6 +494,7 @@ int pfs_session_new(struct pfs_session **out, const struct pfs_session_config *c
 {
 	struct pfs_session *s;
 	struct pfs_codec_config codec;
+	uint32_t margin_blocks;
 	int rc;
 
 	if (cfg->mtu < 576 || cfg->mtu > PFS_PACKET_MAX || cfg->window_blocks == 0 ||
@@ -506,9 +512,16 @@ int pfs_session_new(struct pfs_session **out, const struct pfs_session_config *c
 	s->logs = *logs;
 	if (sink)
 		s->sink = *sink;
-	/* Pointers stay clear of what the blocks in flight may still evict. */
+	/* Pointers stay clear of what the blocks in flight may still evict: at
+	 * most margin_blocks full blocks' worth of log bytes, however many
+	 * (small) blocks the window lets fly — encode_next holds to that. */
 	codec = cfg->codec;
-	codec.margin = (uint64_t)cfg->window_blocks * codec.block_max;
+	margin_blocks = cfg->margin_blocks;
+	if (!margin_blocks)
+		margin_blocks = cfg->window_blocks < PFS_SESSION_MARGIN_BLOCKS ?
+					cfg->window_blocks :
+					PFS_SESSION_MARGIN_BLOCKS;
+	codec.margin = (uint64_t)margin_blocks * codec.block_max;
 	rc = pfs_encoder_new(&s->enc, &codec, logs->keys, logs->tx, logs->tx_index, NULL, NULL, err,
 			     errlen);
 	if (rc)
@@ -552,6 +565,7 @@ int pfs_session_new(struct pfs_session **out, const struct pfs_session_config *c
 	s->plain = malloc(cfg->mtu);
 	s->frame_tmp = malloc(cfg->mtu);
 	s->sb_slots = s->window = cfg->window_blocks;
+	s->margin = codec.margin;
 	/* a first ack-eliciting packet, resent on probe timeouts until it is
 	 * acknowledged: both ends hear from each other even when neither has
 	 * data yet, and even if the peer added its session a moment later */
@@ -672,7 +686,7 @@ int pfs_session_set_policy(struct pfs_session *s, const struct pfs_session_polic
 	if (p->window_blocks == 0 || p->window_blocks > s->sb_slots) {
 		snprintf(err, errlen,
 			 "window %u blocks: must be 1..%u, the window this session started with "
-			 "(its pointer margin depends on it); add the session again for more",
+			 "(its buffers were sized for it); add the session again for more",
 			 p->window_blocks, s->sb_slots);
 		return PFS_ERR_INVALID_ARG;
 	}
@@ -702,6 +716,8 @@ const struct pfs_session_stats *pfs_session_stats(struct pfs_session *s)
 	s->st.cwnd = s->cc.cwnd;
 	s->st.pacing_rate = s->cc.pacing_rate;
 	s->st.bytes_in_flight = s->rec.bytes_in_flight;
+	s->st.blocks_in_flight = s->blocks_in_flight;
+	s->st.log_bytes_in_flight = s->logged_in_flight;
 	return &s->st;
 }
 
@@ -732,7 +748,7 @@ static void stream_settle(struct pfs_session *s, struct stream *st, int status)
 }
 
 /* Makes the block in enc_buf the next block in flight, in slot b. */
-static int take_block(struct pfs_session *s, struct sblock *b, size_t wl)
+static int take_block(struct pfs_session *s, struct sblock *b, size_t wl, uint64_t logged)
 {
 	b->wire = malloc(wl);
 	b->npieces = (uint32_t)((wl + s->piece_max - 1) / s->piece_max);
@@ -747,8 +763,10 @@ static int take_block(struct pfs_session *s, struct sblock *b, size_t wl)
 	b->len = (uint32_t)wl;
 	b->acked = 0;
 	b->first_unsent = 0;
+	b->logged = logged;
 	b->id = s->next_block_id++;
 	s->blocks_in_flight++;
+	s->logged_in_flight += logged;
 	s->st.blocks_sent++;
 	return 0;
 }
@@ -781,12 +799,14 @@ static int encode_repair(struct pfs_session *s, struct sblock *b)
 		}
 	}
 	if (left) {
+		uint64_t tail0 = s->logs.tx->tail;
+
 		rc = pfs_encoder_encode_literal(s->enc, rp->stream_id, rp->stream_off + job->done,
 						src, left, rp->log_off + job->done, rp->logged,
 						&used, s->enc_buf, s->enc_cap, &wl);
 		if (rc)
 			return rc;
-		rc = take_block(s, b, wl);
+		rc = take_block(s, b, wl, s->logs.tx->tail - tail0);
 		if (rc)
 			return rc;
 		s->st.repair_blocks_sent++;
@@ -818,10 +838,14 @@ static int encode_next(struct pfs_session *s)
 	struct pfs_block_info info;
 	struct stream *st;
 	size_t used, wl;
+	uint64_t tail0;
 	int rc;
 
+	/* the next block may append up to block_max bytes to the log: it may fly
+	 * only if, with it, the blocks in flight stay within the pointer margin */
 	if (b->id != UINT64_MAX || s->blocks_in_flight >= s->window ||
-	    s->next_block_id >= s->peer_max_block)
+	    s->next_block_id >= s->peer_max_block ||
+	    s->logged_in_flight + s->cfg.codec.block_max > s->margin)
 		return 0;
 	if (s->jobs_count)
 		return encode_repair(s, b);
@@ -845,6 +869,7 @@ static int encode_next(struct pfs_session *s)
 		if (rc)
 			return rc;
 	}
+	tail0 = s->logs.tx->tail;
 	rc = pfs_encoder_encode(s->enc, st->id, st->off, st->data + st->off, st->len - st->off,
 				&used, s->enc_buf, s->enc_cap, &wl, &info);
 	if (rc)
@@ -854,7 +879,7 @@ static int encode_next(struct pfs_session *s)
 	s->st.input_bytes += used;
 	s->st.pointer_bytes += info.ptr_bytes;
 	s->st.literal_bytes += info.lit_len;
-	rc = take_block(s, b, wl);
+	rc = take_block(s, b, wl, s->logs.tx->tail - tail0);
 	if (!rc && st->off == st->len)
 		rc = stream_encoded(s, st);
 	return rc;

@@ -37,6 +37,9 @@ struct pfs_session_config {
 	uint64_t fixed_rate, rate_cap; /* bytes per second */
 	uint32_t mtu;		       /* largest packet (UDP payload) */
 	uint32_t window_blocks;	       /* encoded blocks not yet fully acknowledged */
+	uint32_t margin_blocks;	       /* full blocks' worth of log bytes those may have
+				* appended (the pointer margin); 0 = the smaller of
+				* window_blocks and PFS_SESSION_MARGIN_BLOCKS */
 	uint32_t max_pto_backoff;      /* probe-timeout doublings; 0 = the default (16) */
 	uint32_t max_retries;	       /* probe timeouts in a row before the peer counts as gone
 			       * (PFS_ERR_PEER_SILENT); 0 = never */
@@ -50,8 +53,9 @@ struct pfs_session_logs {
 	const struct pfs_codec_keys *keys;
 };
 
-#define PFS_SESSION_STREAMS 64	   /* streams queued and not yet committed */
-#define PFS_STREAM_DIGEST_BYTES 16 /* == PFS_FILE_DIGEST_BYTES */
+#define PFS_SESSION_STREAMS 256	     /* streams queued and not yet committed */
+#define PFS_SESSION_MARGIN_BLOCKS 64 /* default pointer margin, in blocks of block_max */
+#define PFS_STREAM_DIGEST_BYTES 16   /* == PFS_FILE_DIGEST_BYTES */
 
 /*
  * Where streams go and what the application hears. Receiving side: open,
@@ -99,6 +103,9 @@ struct pfs_session_stats {
 	uint64_t key_updates, next_key_auth, prev_key_auth;
 	/* path, as of the last call to pfs_session_stats */
 	uint64_t srtt_ns, min_rtt_ns, cwnd, pacing_rate, bytes_in_flight;
+	/* blocks not yet fully acknowledged, and the log bytes they appended
+	 * (never more than the pointer margin), as of the last call */
+	uint64_t blocks_in_flight, log_bytes_in_flight;
 };
 
 struct pfs_session;

@@ -761,20 +761,24 @@ int pfs_worker_new(struct pfs_worker **out, const struct pfs_worker_config *cfg,
 		   size_t errlen)
 {
 	struct pfs_worker *w = calloc(1, sizeof(*w));
-	struct pfs_files_rx probe;
+	struct pfs_files_rx *probe = calloc(1, sizeof(*probe)); /* ~1 MB: not on the stack */
 	int rc;
 
-	if (!w) {
+	if (!w || !probe) {
+		free(w);
+		free(probe);
 		snprintf(err, errlen, "out of memory");
 		return PFS_ERR_NOMEM;
 	}
 	/* a missing receive root is an error at start, not at the first file */
-	rc = pfs_files_rx_init(&probe, cfg->receive_root, err, errlen);
+	rc = pfs_files_rx_init(probe, cfg->receive_root, err, errlen);
 	if (rc) {
 		free(w);
+		free(probe);
 		return rc;
 	}
-	pfs_files_rx_close(&probe);
+	pfs_files_rx_close(probe);
+	free(probe);
 	w->cfg = *cfg;
 	*out = w;
 	return 0;

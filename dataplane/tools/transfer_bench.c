@@ -173,7 +173,7 @@ static void setup(struct endpoint *e, const struct opts *o, int side, struct pfs
 	c.fixed_rate = o->rate_cap ? o->rate_cap : 125000000;
 	c.rate_cap = o->rate_cap;
 	c.mtu = o->mtu;
-	c.window_blocks = 64;
+	c.window_blocks = 256; /* the daemon's default (ts/config/schema.ts) */
 	c.max_ack_delay_ns = 1000000;
 	pfs_codec_config_default(&c.codec);
 	c.codec.block_max = 1u << 20;

@@ -20,7 +20,8 @@
 #define MTU 1400u
 #define LOG_CAP (UINT64_C(64) << 20)
 
-#define NSTREAMS 32
+#define NSTREAMS 32			 /* streams whose bytes and verdicts tests check */
+#define RS_MAX (2 * PFS_SESSION_STREAMS) /* streams the test sink can take */
 
 /* What one end received on a stream, and what it heard about its own. */
 struct rx_stream {
@@ -35,7 +36,7 @@ struct peer {
 	struct pfs_index txi;
 	struct pfs_session *s;
 	struct pfs_io *io;
-	struct rx_stream rs[NSTREAMS];
+	struct rx_stream rs[RS_MAX];
 	int sent_status[NSTREAMS], nsent;
 	int bad_write;
 };
@@ -47,9 +48,9 @@ static struct pfs_codec_keys keys;
 static int sink_open(void *ctx, uint64_t id, const char *path, uint64_t size)
 {
 	struct peer *pe = ctx;
-	struct rx_stream *r = &pe->rs[id % NSTREAMS];
+	struct rx_stream *r = &pe->rs[id % RS_MAX];
 
-	if (id >= NSTREAMS || r->opened)
+	if (id >= RS_MAX || r->opened)
 		return PFS_ERR_LIMIT;
 	if (!strncmp(path, "refuse", 6))
 		return PFS_ERR_INVALID_ARG;
@@ -63,9 +64,9 @@ static int sink_open(void *ctx, uint64_t id, const char *path, uint64_t size)
 static int sink_write(void *ctx, uint64_t id, uint64_t off, const uint8_t *p, uint32_t len)
 {
 	struct peer *pe = ctx;
-	struct rx_stream *r = &pe->rs[id % NSTREAMS];
+	struct rx_stream *r = &pe->rs[id % RS_MAX];
 
-	if (id >= NSTREAMS || !r->opened || off + len > r->size) {
+	if (id >= RS_MAX || !r->opened || off + len > r->size) {
 		pe->bad_write = 1;
 		return PFS_ERR_LIMIT;
 	}
@@ -79,7 +80,7 @@ static int sink_write(void *ctx, uint64_t id, uint64_t off, const uint8_t *p, ui
 static int sink_finish(void *ctx, uint64_t id, const uint8_t digest[PFS_STREAM_DIGEST_BYTES])
 {
 	struct peer *pe = ctx;
-	struct rx_stream *r = &pe->rs[id % NSTREAMS];
+	struct rx_stream *r = &pe->rs[id % RS_MAX];
 	uint8_t got[PFS_FILE_DIGEST_BYTES];
 
 	pfs_file_digest(r->buf, r->size, got);
@@ -93,7 +94,7 @@ static void sink_abort(void *ctx, uint64_t id)
 {
 	struct peer *pe = ctx;
 
-	pe->rs[id % NSTREAMS].aborted = 1;
+	pe->rs[id % RS_MAX].aborted = 1;
 }
 
 static void sink_sent(void *ctx, uint64_t id, int status)
@@ -147,14 +148,19 @@ static int make_peer_tuned(struct peer *p, int side, struct pfs_io *io,
 	config(&c, side);
 	if (tune)
 		tune(&c);
-	if (pfs_log_open(&p->tx, &lc, err, sizeof(err)) || pfs_log_open(&p->rx, &lc, err, sizeof(err)) ||
+	if (pfs_log_open(&p->tx, &lc, err, sizeof(err)) ||
+	    pfs_log_open(&p->rx, &lc, err, sizeof(err)) ||
 	    pfs_index_init(&p->txi, pfs_index_bytes_for(LOG_CAP, c.codec.avg_chunk)))
 		return -1;
-	struct pfs_session_logs logs = { .tx = p->tx, .rx = p->rx, .tx_index = &p->txi,
-					  .keys = &keys };
-	struct pfs_session_sink sink = { .ctx = p, .open = sink_open, .write = sink_write,
-					  .finish = sink_finish, .abort = sink_abort,
-					  .sent = sink_sent };
+	struct pfs_session_logs logs = {
+		.tx = p->tx, .rx = p->rx, .tx_index = &p->txi, .keys = &keys
+	};
+	struct pfs_session_sink sink = { .ctx = p,
+					 .open = sink_open,
+					 .write = sink_write,
+					 .finish = sink_finish,
+					 .abort = sink_abort,
+					 .sent = sink_sent };
 	if (pfs_session_new(&p->s, &c, &logs, &sink, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
@@ -175,13 +181,15 @@ static void free_peer(struct peer *p)
 	pfs_index_free(&p->txi);
 	pfs_log_close(p->tx);
 	pfs_log_close(p->rx);
-	for (int i = 0; i < NSTREAMS; i++)
+	for (int i = 0; i < RS_MAX; i++)
 		free(p->rs[i].buf);
 }
 
 /* Moves packets both ways in virtual time until both sides have nothing left
  * to send or settle, or the time limit. Returns the time used. */
 static uint64_t vclock; /* virtual time carries on from one run to the next */
+/* if set, called once per step of run() (tests that watch the engine's state) */
+static void (*on_step)(struct peer *a, struct peer *b);
 
 static uint64_t run(struct peer *a, struct peer *b, uint64_t limit_ns)
 {
@@ -199,7 +207,8 @@ static uint64_t run(struct peer *a, struct peer *b, uint64_t limit_ns)
 				size_t len;
 				uint64_t w;
 				struct pfs_iobuf f;
-				if (pfs_session_next_packet(side[k]->s, pkt, sizeof(pkt), &len, now, &w))
+				if (pfs_session_next_packet(side[k]->s, pkt, sizeof(pkt), &len, now,
+							    &w))
 					return UINT64_MAX;
 				if (len == 0) {
 					if (w < wake)
@@ -223,6 +232,8 @@ static uint64_t run(struct peer *a, struct peer *b, uint64_t limit_ns)
 			if (n)
 				wake = now;
 		}
+		if (on_step)
+			on_step(a, b);
 		if (pfs_session_idle(a->s) && pfs_session_idle(b->s))
 			return now - start;
 		now = wake > now ? wake : now + 1;
@@ -309,8 +320,23 @@ PFS_TEST(stream_arrives_byte_identical_over_a_clean_link)
 /* Sizes at and around every boundary the engine has: empty, one byte, one
  * piece, a block's literal limit and input limit. */
 static const size_t edge_sizes[] = {
-	0, 1, 2, 1000, 1270, 1271, 1272, 4095, 4096, 4097, (64 << 10) - 1, 64 << 10,
-	(64 << 10) + 1, (256 << 10) - 1, 256 << 10, (256 << 10) + 1, 3 * (256 << 10) + 7,
+	0,
+	1,
+	2,
+	1000,
+	1270,
+	1271,
+	1272,
+	4095,
+	4096,
+	4097,
+	(64 << 10) - 1,
+	64 << 10,
+	(64 << 10) + 1,
+	(256 << 10) - 1,
+	256 << 10,
+	(256 << 10) + 1,
+	3 * (256 << 10) + 7,
 };
 #define NEDGE (sizeof(edge_sizes) / sizeof(edge_sizes[0]))
 
@@ -331,12 +357,14 @@ static int edge_streams(const struct pfs_fault_config *f)
 		data[i] = malloc(edge_sizes[i] + 1);
 		make_data(data[i], edge_sizes[i]);
 		snprintf(name, sizeof(name), "dir/size-%zu", edge_sizes[i]);
-		ok &= pfs_session_send_stream(a.s, data[i], edge_sizes[i], name, &id) == 0 && id == i;
+		ok &= pfs_session_send_stream(a.s, data[i], edge_sizes[i], name, &id) == 0 &&
+		      id == i;
 	}
 	ok &= run(&a, &b, 120ull * 1000000000) != UINT64_MAX;
 	for (size_t i = 0; i < NEDGE; i++) {
 		if (!received(&b, i, data[i], edge_sizes[i]) || a.sent_status[i] != 0) {
-			fprintf(stderr, "stream of %zu bytes did not arrive intact\n", edge_sizes[i]);
+			fprintf(stderr, "stream of %zu bytes did not arrive intact\n",
+				edge_sizes[i]);
 			ok = 0;
 		}
 		free(data[i]);
@@ -354,17 +382,25 @@ PFS_TEST(streams_of_every_boundary_size_arrive_byte_identical_and_committed)
 
 PFS_TEST(streams_of_every_boundary_size_survive_loss_reordering_duplication_and_corruption)
 {
-	struct pfs_fault_config f = { .seed = 21, .loss_ppm = 50000, .reorder_ppm = 20000,
-				      .reorder_depth = 4, .duplicate_ppm = 10000,
-				      .corrupt_ppm = 5000, .jitter_ns = 100 * US };
+	struct pfs_fault_config f = { .seed = 21,
+				      .loss_ppm = 50000,
+				      .reorder_ppm = 20000,
+				      .reorder_depth = 4,
+				      .duplicate_ppm = 10000,
+				      .corrupt_ppm = 5000,
+				      .jitter_ns = 100 * US };
 	CHECK(edge_streams(&f));
 }
 
 static void lossy(uint32_t loss_ppm, int *ok, uint64_t *retrans, uint64_t *auth)
 {
-	struct pfs_fault_config f = { .seed = 9, .loss_ppm = loss_ppm, .reorder_ppm = 20000,
-				      .reorder_depth = 4, .duplicate_ppm = 10000,
-				      .corrupt_ppm = 5000, .jitter_ns = 100 * US };
+	struct pfs_fault_config f = { .seed = 9,
+				      .loss_ppm = loss_ppm,
+				      .reorder_ppm = 20000,
+				      .reorder_depth = 4,
+				      .duplicate_ppm = 10000,
+				      .corrupt_ppm = 5000,
+				      .jitter_ns = 100 * US };
 	struct peer a, b;
 	uint8_t *data;
 	size_t size = 2u << 20;
@@ -490,11 +526,15 @@ static int new_session(struct peer *p, int side, int gen)
 	config(&c, side);
 	c.tx_key[0] ^= (uint8_t)gen;
 	c.rx_key[0] ^= (uint8_t)gen;
-	struct pfs_session_logs logs = { .tx = p->tx, .rx = p->rx, .tx_index = &p->txi,
-					  .keys = &keys };
-	struct pfs_session_sink sink = { .ctx = p, .open = sink_open, .write = sink_write,
-					  .finish = sink_finish, .abort = sink_abort,
-					  .sent = sink_sent };
+	struct pfs_session_logs logs = {
+		.tx = p->tx, .rx = p->rx, .tx_index = &p->txi, .keys = &keys
+	};
+	struct pfs_session_sink sink = { .ctx = p,
+					 .open = sink_open,
+					 .write = sink_write,
+					 .finish = sink_finish,
+					 .abort = sink_abort,
+					 .sent = sink_sent };
 	return pfs_session_new(&p->s, &c, &logs, &sink, err, sizeof(err));
 }
 
@@ -728,8 +768,9 @@ PFS_TEST(a_silent_peer_fails_the_session_after_the_policys_probe_timeouts)
 	CHECK_EQ(link_pair(&ia, &ib, NULL), 0);
 	CHECK_EQ(make_peer(&a, 0, ia), 0);
 	CHECK_EQ(make_peer(&b, 1, ib), 0);
-	struct pfs_session_policy p = { .window_blocks = 16, .cc = PFS_CC_BBR, .max_retries = 3,
-					.max_pto_backoff = 2 };
+	struct pfs_session_policy p = {
+		.window_blocks = 16, .cc = PFS_CC_BBR, .max_retries = 3, .max_pto_backoff = 2
+	};
 	CHECK_EQ(pfs_session_set_policy(a.s, &p, err, sizeof(err)), 0);
 	CHECK_EQ(pfs_session_send_stream(a.s, data, sizeof(data), "x", &id), 0);
 	/* nothing a sends is ever answered */
@@ -751,18 +792,21 @@ PFS_TEST(a_silent_peer_fails_the_session_after_the_policys_probe_timeouts)
 	free_peer(&b);
 }
 
-/* a deep window of small random blocks: each writes its own log range */
+/* a deep window of small random blocks, each writing its own log range, and
+ * a pointer margin as deep, so that all of them may be in flight */
 static void deep_window(struct pfs_session_config *c)
 {
 	c->window_blocks = 512;
+	c->margin_blocks = 512;
 	c->codec.block_max = 16 << 10;
 	c->codec.lit_max = 4 << 10;
 }
 
 PFS_TEST(blocks_beyond_the_logs_out_of_order_limit_wait_for_the_hole_instead_of_failing)
 {
-	struct pfs_fault_config f = { .seed = 31, .loss_ppm = 300000, .reorder_ppm = 20000,
-				      .reorder_depth = 8 };
+	struct pfs_fault_config f = {
+		.seed = 31, .loss_ppm = 300000, .reorder_ppm = 20000, .reorder_depth = 8
+	};
 	struct pfs_io *ia, *ib;
 	struct peer a, b;
 	size_t size = 8u << 20;
@@ -801,9 +845,9 @@ PFS_TEST(many_streams_queue_up_to_the_limit_and_all_arrive)
 	CHECK_EQ(make_peer(&b, 1, ib), 0);
 	for (int i = 0; i < NSTREAMS; i++)
 		CHECK_EQ(pfs_session_send_stream(a.s, data, 100 + (size_t)i * 150, "f", &id), 0);
-	/* the test sink refuses ids beyond its table: those come back refused */
+	/* the test sink refuses these by name: they come back refused */
 	for (int i = NSTREAMS; i < PFS_SESSION_STREAMS; i++)
-		CHECK_EQ(pfs_session_send_stream(a.s, data, 10, "g", &id), 0);
+		CHECK_EQ(pfs_session_send_stream(a.s, data, 10, "refuse", &id), 0);
 	CHECK_EQ(pfs_session_send_stream(a.s, data, 10, "h", &id), PFS_ERR_LIMIT);
 	CHECK_EQ(pfs_session_send_stream(a.s, data, 10, "", &id), PFS_ERR_INVALID_ARG);
 	CHECK(run(&a, &b, 60ull * 1000000000) != UINT64_MAX);
@@ -814,6 +858,115 @@ PFS_TEST(many_streams_queue_up_to_the_limit_and_all_arrive)
 	CHECK_EQ(pfs_session_stats(a.s)->streams_failed, PFS_SESSION_STREAMS - NSTREAMS);
 	/* room again once they are committed */
 	CHECK_EQ(pfs_session_send_stream(a.s, data, 10, "h", &id), 0);
+	free_peer(&a);
+	free_peer(&b);
+}
+
+static void window_256(struct pfs_session_config *c)
+{
+	c->window_blocks = 256;
+}
+
+static void window_64(struct pfs_session_config *c)
+{
+	c->window_blocks = 64;
+}
+
+/* Virtual time for a to send n streams of 100 bytes to b, all committed, once
+ * a first 4 MiB have opened the congestion window (*t stays UINT64_MAX if
+ * they were not). */
+static void small_streams_time(void (*tune)(struct pfs_session_config *), int n, uint64_t *t)
+{
+	struct pfs_io *ia, *ib;
+	struct peer a, b;
+	size_t warm = 4u << 20;
+	uint8_t *data = malloc(warm);
+	uint64_t id, used;
+
+	*t = UINT64_MAX;
+	CHECK(data != NULL);
+	fill_random(data, warm);
+	CHECK_EQ(pfs_io_mem_pair(&ia, &ib, 8192, 2048, 10000 * US), 0); /* 20 ms round trip */
+	CHECK_EQ(make_peer_tuned(&a, 0, ia, tune), 0);
+	CHECK_EQ(make_peer_tuned(&b, 1, ib, tune), 0);
+	CHECK_EQ(pfs_session_send_stream(a.s, data, warm, "warm", &id), 0);
+	CHECK(run(&a, &b, 60ull * 1000000000) != UINT64_MAX);
+	for (int i = 0; i < n; i++)
+		CHECK_EQ(pfs_session_send_stream(a.s, data + i * 100, 100, "small", &id), 0);
+	used = run(&a, &b, 60ull * 1000000000);
+	CHECK(used != UINT64_MAX);
+	CHECK_EQ(a.nsent, n + 1);
+	CHECK_EQ(pfs_session_stats(a.s)->streams_committed, (uint64_t)n + 1);
+	free(data);
+	free_peer(&a);
+	free_peer(&b);
+	*t = used;
+}
+
+PFS_TEST(a_wide_window_settles_far_more_than_64_small_files_per_round_trip)
+{
+	uint64_t narrow, wide;
+
+	setup_keys();
+	small_streams_time(window_64, 250, &narrow);
+	small_streams_time(window_256, 250, &wide);
+	CHECK(narrow != UINT64_MAX && wide != UINT64_MAX);
+	printf("250 files of 100 bytes, 20 ms round trip: %.0f ms with a 64-block window, "
+	       "%.0f ms with 256\n",
+	       narrow / 1e6, wide / 1e6);
+	/* 64 at a time takes four round trips or more; 256 at a time, one or two */
+	CHECK(narrow >= 4 * 20000 * US);
+	CHECK(wide * 2 < narrow);
+}
+
+static uint64_t max_log_in_flight, max_blocks_in_flight;
+
+static void watch_in_flight(struct peer *a, struct peer *b)
+{
+	const struct pfs_session_stats *st = pfs_session_stats(a->s);
+
+	(void)b;
+	if (st->log_bytes_in_flight > max_log_in_flight)
+		max_log_in_flight = st->log_bytes_in_flight;
+	if (st->blocks_in_flight > max_blocks_in_flight)
+		max_blocks_in_flight = st->blocks_in_flight;
+}
+
+static void wide_literal_blocks(struct pfs_session_config *c)
+{
+	c->window_blocks = 256;
+	c->codec.lit_max = c->codec.block_max; /* random data: every block block_max bytes */
+}
+
+PFS_TEST(a_wide_window_never_puts_more_log_bytes_in_flight_than_the_pointer_margin)
+{
+	struct pfs_io *ia, *ib;
+	struct peer a, b;
+	size_t size = 48u << 20;
+	uint8_t *data = malloc(size);
+	const uint64_t margin = 64ull * (256 << 10); /* 64 blocks of block_max */
+	uint64_t id;
+
+	CHECK(data != NULL);
+	setup_keys();
+	fill_random(data, size);
+	CHECK_EQ(pfs_io_mem_pair(&ia, &ib, 8192, 2048, 10000 * US), 0);
+	CHECK_EQ(make_peer_tuned(&a, 0, ia, wide_literal_blocks), 0);
+	CHECK_EQ(make_peer_tuned(&b, 1, ib, wide_literal_blocks), 0);
+	CHECK_EQ(pfs_session_send_stream(a.s, data, size, "data", &id), 0);
+	max_log_in_flight = max_blocks_in_flight = 0;
+	on_step = watch_in_flight;
+	CHECK(run(&a, &b, 120ull * 1000000000) != UINT64_MAX);
+	on_step = NULL;
+	CHECK(received(&b, id, data, size));
+	printf("at most %lu blocks and %.1f MiB of log in flight (margin %.1f MiB)\n",
+	       (unsigned long)max_blocks_in_flight, max_log_in_flight / 1048576.0,
+	       margin / 1048576.0);
+	CHECK(max_log_in_flight <= margin);
+	/* the limit was reached: without it the 256-block window would have let more fly */
+	CHECK(max_log_in_flight + (256 << 10) > margin - (256 << 10));
+	CHECK(max_blocks_in_flight <= 64);
+	free(data);
 	free_peer(&a);
 	free_peer(&b);
 }

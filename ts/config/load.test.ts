@@ -100,7 +100,7 @@ describe("defaults", () => {
 
   it("the policy has the daemon's Policy shape", () => {
     expect(policyOf(load(undefined))).toEqual({
-      windowBlocks: 64,
+      windowBlocks: 256,
       cc: "bbr",
       rateCap: 0,
       fixedRate: 0,
@@ -120,7 +120,7 @@ describe("defaults", () => {
       "dataplane:\n  backend: xdp\n  iface: eth0\n  xdpMode: native\n  xdpCopy: copy\n",
     );
     expect(modes.dataplane).toMatchObject({ xdpMode: "native", xdpCopy: "copy" });
-    expect(c.policy).toMatchObject({ cc: "fixed", fixedRate: 125000000, windowBlocks: 64 });
+    expect(c.policy).toMatchObject({ cc: "fixed", fixedRate: 125000000, windowBlocks: 256 });
   });
 });
 

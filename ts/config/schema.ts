@@ -42,7 +42,7 @@ export const DEFAULTS = Object.freeze({
   rest: Object.freeze({ listen: "127.0.0.1:7445" }),
   keyRotation: Object.freeze({ intervalSeconds: 3600 }),
   policy: Object.freeze({
-    windowBlocks: 64,
+    windowBlocks: 256,
     cc: "bbr" as const,
     rateCap: 0,
     fixedRate: 0,
