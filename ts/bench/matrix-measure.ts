@@ -10,6 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, lstatSync } from "node:fs";
+import os from "node:os";
 import { join } from "node:path";
 
 import { safeKill, sha256, sleepSync } from "../commands/testbed.js";
@@ -157,4 +158,26 @@ export async function digestOf(path: string): Promise<string> {
   const h = createHash("sha256");
   for (const rel of treeFiles(path)) h.update(`${await sha256(join(path, rel))}  ${rel}\n`);
   return h.digest("hex");
+}
+
+/** The machine and the reference tools' versions, for the report. */
+export function describeMachine(): Record<string, string> {
+  const first = (cmd: string, ...args: string[]): string =>
+    (spawnSync(cmd, args, { encoding: "utf8" }).stdout ?? "").split("\n").find((l) => l.trim()) ??
+    "?";
+  const cpus = os.cpus();
+  return {
+    kernel: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpu: `${cpus[0]?.model ?? "?"} × ${cpus.length}`,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    os: /PRETTY_NAME="([^"]+)"/.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? "?",
+    node: process.version,
+    socat:
+      (spawnSync("socat", ["-V"], { encoding: "utf8" }).stdout ?? "")
+        .split("\n")
+        .find((l) => l.startsWith("socat version")) ?? "?",
+    rsync: first("rsync", "--version"),
+    zstd: first("zstd", "--version"),
+    "TCP congestion control": "CUBIC (tcp-bbr: BBR), set in both test hosts",
+  };
 }

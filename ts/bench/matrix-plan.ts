@@ -189,3 +189,15 @@ export function passes(o: MatrixOptions, datasets: ManifestEntry[]): Pass[] {
   }
   return out;
 }
+
+/** How the matrix measures, in words: the report's "method" section. */
+export const METHOD: readonly string[] = [
+  "Two test hosts are network namespaces joined through a third, where pfs-linkem (the project's emulator, docs/linkem.md) forwards every frame with the link's rate, one-way delay of half the RTT and loss, in both directions; offloads are off on every veth, so the emulator sees wire-sized frames.",
+  "pfs-linkem forwards at about 1.4–2.3 Gbit/s on this machine: the 10 Gbit/s and unshaped links are bounded by the emulator, not by their nominal rate.",
+  "Time: reference tools from starting the sender until the receiver has written everything (rsync: until the client exits); PacketFS as its daemon times the transfer, from the request to the receiver's verified commit (the client's own start-up is not counted).",
+  "Wire bytes: Ethernet frames both hosts put on the link, both directions, headers, acknowledgements and control traffic included.",
+  "CPU: user + system seconds of every process of each side (daemons and data planes included), from a cgroup per side; per GB of dataset.",
+  "Peak memory: the largest sum of the peak resident memory (VmHWM, plus hugepages) of each side's processes alive at once, sampled every 10 ms (0 when every process of a side lived less than that); PacketFS's includes its daemon (Node.js), data plane and blob.",
+  "Updates: rsync finds the previous version under the destination name, zstd --patch-from is given it at both ends, PacketFS sent it earlier over the same link (untimed), on fresh daemons; the others send the new version whole.",
+  "Every received file or tree is checked by sha256 against the dataset. Received data goes to /dev/shm, so disk speed is not measured.",
+];
