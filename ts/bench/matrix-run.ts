@@ -36,6 +36,8 @@ export interface Ctx {
   work: string;
   /** the link pfs-linkem emulates now */
   link?: { l: LinkInfo; loss: number };
+  /** the test hosts' TCP congestion control now */
+  cc?: string;
   digests: Map<string, string>;
   runNo: number;
 }
@@ -45,10 +47,13 @@ function sh(ns: string, ...args: string[]): void {
   if (r.status !== 0) throw new Error(`${args.join(" ")} in ${ns}: ${r.stderr.trim()}`);
 }
 
+/** Sets both test hosts' TCP congestion control (a no-op when it is set already). */
 export function setCongestionControl(c: Ctx, cc: string): void {
+  if (c.cc === cc) return;
   for (const ns of [c.topo.nsA, c.topo.nsB]) {
     sh(ns, "sysctl", "-qw", `net.ipv4.tcp_congestion_control=${cc}`);
   }
+  c.cc = cc;
 }
 
 function wireNow(c: Ctx): number {

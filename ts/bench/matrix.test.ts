@@ -24,6 +24,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { PfsError } from "../errors.js";
+import { hasCommand } from "../commands/demo-link.js";
 import { repoRoot, toolPath } from "../native.js";
 import { dataPlaneHasOption } from "../testing/dataplane.js";
 import { digestOf } from "./matrix-measure.js";
@@ -191,13 +192,11 @@ describe("tree digest", () => {
   });
 });
 
-const has = (cmd: string, arg: string): boolean =>
-  spawnSync(cmd, [arg], { stdio: "ignore" }).status === 0;
 const whyNot =
   process.getuid?.() !== 0
     ? "needs root"
     : !["socat", "rsync", "zstd", "ethtool"].every((c) =>
-          has(c, c === "socat" ? "-V" : "--version"),
+          hasCommand(c, c === "socat" ? "-V" : "--version"),
         )
       ? "needs socat, rsync, zstd and ethtool"
       : !existsSync(cli) || !existsSync(toolPath("pfs-linkem")) || !dataPlaneHasOption("--backend")

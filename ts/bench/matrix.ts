@@ -8,7 +8,7 @@
  * the blob of another; for an update it first sends the previous version.
  */
 
-import { readFileSync, rmSync, writeFileSync, mkdtempSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { spawnSync } from "node:child_process";
@@ -219,7 +219,7 @@ export async function runMatrixBench(
   const made: Made = { nodes: [], started: [], children: [] };
   const onSignal = (sig: NodeJS.Signals): void => {
     io.err(`\n${sig}: stopping the matrix and removing what it made…\n`);
-    cleanup(made, (dir) => rmSync(dir, { recursive: true, force: true }));
+    cleanup(made);
     process.exit(sig === "SIGINT" ? 130 : 143);
   };
   process.once("SIGINT", onSignal);
@@ -229,7 +229,7 @@ export async function runMatrixBench(
     io.out(`written: ${written.join(", ")}\n`);
     return 0;
   } finally {
-    cleanup(made, (dir) => rmSync(dir, { recursive: true, force: true }));
+    cleanup(made);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }

@@ -26,14 +26,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { repoRoot, toolPath } from "../native.js";
 import { dataPlaneHasOption } from "../testing/dataplane.js";
+import { hasCommand } from "./demo-link.js";
 import { parseRtt } from "./demo.js";
 import { type Row, formatTable, mb, verdict } from "./demo-report.js";
 import { ADDED_FILES, collectFiles, makeDataset, tarHeader } from "./demo-dataset.js";
 
 const run = promisify(execFile);
 const cli = join(repoRoot(), "dist/ts/cli.js");
-const has = (cmd: string, arg: string): boolean =>
-  spawnSync(cmd, [arg], { stdio: "ignore" }).status === 0;
 
 const v1: Row = {
   label: "v1 (new)",
@@ -195,7 +194,7 @@ async function demo(...args: string[]): Promise<string> {
   return stdout;
 }
 
-describe.skipIf(!existsSync(cli) || !has("socat", "-V"))(
+describe.skipIf(!existsSync(cli) || !hasCommand("socat", "-V"))(
   "pfs-dp demo on loopback (the normal user's demo)",
   { timeout: 150000 },
   () => {
@@ -210,7 +209,7 @@ describe.skipIf(!existsSync(cli) || !has("socat", "-V"))(
 const whyNotRoot =
   process.getuid?.() !== 0
     ? "needs root"
-    : !has("ip", "-V") || !has("ethtool", "--version") || !has("socat", "-V")
+    : !hasCommand("ip", "-V") || !hasCommand("ethtool", "--version") || !hasCommand("socat", "-V")
       ? "needs ip, ethtool and socat"
       : !existsSync(cli) || !existsSync(toolPath("pfs-linkem"))
         ? "needs dist/ts/cli.js and build/pfs-linkem"

@@ -39,7 +39,6 @@ import {
 } from "./testbed.js";
 
 const run = promisify(execFile);
-const removeDir = (dir: string): void => rmSync(dir, { recursive: true, force: true });
 
 interface DemoFlags {
   rate: string;
@@ -249,7 +248,7 @@ Examples:
       const made: Made = { nodes: [], started: [], children: [] };
       const onSignal = (sig: NodeJS.Signals): void => {
         io.err(`\n${sig}: cleaning up…\n`);
-        cleanup(made, removeDir);
+        cleanup(made);
         process.exit(sig === "SIGINT" ? 130 : 143);
       };
       process.once("SIGINT", onSignal);
@@ -276,7 +275,7 @@ Examples:
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
-        cleanup(made, removeDir);
+        cleanup(made);
       }
     });
 }

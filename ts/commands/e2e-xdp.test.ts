@@ -46,6 +46,7 @@ import { regionFor } from "../daemon/settings.js";
 import type { Health, TransferInfo } from "../daemon/types.js";
 import { repoRoot } from "../native.js";
 import { dataPlaneHasOption } from "../testing/dataplane.js";
+import { pidsUnder, xdpProgIds } from "./demo-link.js";
 
 const run = promisify(execFile);
 const cli = join(repoRoot(), "dist/ts/cli.js");
@@ -133,26 +134,6 @@ async function until<T>(f: () => Promise<T | undefined>, ms = 30000): Promise<T>
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms`);
     await sleep(200);
   }
-}
-
-/** The ids of XDP programs attached to a device, as `ip -d link show` lists them. */
-function xdpProgIds(ns: string, dev: string): string[] {
-  const r = spawnSync("ip", ["-n", ns, "-d", "link", "show", "dev", dev], { encoding: "utf8" });
-  return [...(r.stdout ?? "").matchAll(/prog\/xdp id (\d+)/g)].map((m) => m[1] as string);
-}
-
-/** Processes whose command line names `dir` (our daemons and their data planes, nobody else's). */
-function pidsUnder(dir: string): number[] {
-  const pids: number[] = [];
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir)) pids.push(Number(p));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return pids;
 }
 
 /** Removes what this test made, whatever state it is in; never throws. */

@@ -9,7 +9,7 @@
 
 import { type ChildProcess, execFile, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -147,12 +147,12 @@ export function stopNodes(made: Made, dir: string): void {
 }
 
 /** Undoes whatever `made` lists; synchronous (it runs from signal handlers too), never throws. */
-export function cleanup(made: Made, removeBase: (dir: string) => void): void {
+export function cleanup(made: Made): void {
   made.killAll?.();
   for (const c of made.children) if (c.exitCode === null && c.pid) safeKill(c.pid, "SIGKILL");
   if (made.base !== undefined) stopNodes(made, made.base);
   if (made.topo) teardownTopology(made.topo);
-  if (made.base !== undefined) removeBase(made.base);
+  if (made.base !== undefined) rmSync(made.base, { recursive: true, force: true });
   made.undo?.();
   made.children.length = 0;
   delete made.base;
